@@ -1,0 +1,2 @@
+//! Classification: which RDS service a flow is, by port and (pluggable) payload checks.
+pub mod verdict;

@@ -1,0 +1,234 @@
+//! Byte-vector tests for the decoder: frames built with etherparse's PacketBuilder, then cut and
+//! mutated; every case names what was changed.
+
+use super::*;
+use crate::capture::PacketPos;
+use crate::time::Timestamp;
+use etherparse::PacketBuilder;
+
+const MAC_A: [u8; 6] = [0x00, 0x15, 0x5d, 0x01, 0x02, 0x03];
+const MAC_B: [u8; 6] = [0x00, 0x15, 0x5d, 0x0a, 0x0b, 0x0c];
+
+fn raw(link: LinkType, data: &[u8], orig_len: usize) -> RawPacket<'_> {
+    RawPacket {
+        ts: Timestamp::ZERO,
+        link,
+        data,
+        orig_len: orig_len as u32,
+        pos: PacketPos::default(),
+    }
+}
+
+fn tcp_syn_frame(payload: &[u8]) -> Vec<u8> {
+    let builder = PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .ipv4([10, 1, 10, 21], [10, 1, 2, 21], 128)
+        .tcp(50000, 3389, 1000, 64240)
+        .syn();
+    let mut frame = Vec::new();
+    builder.write(&mut frame, payload).unwrap();
+    frame
+}
+
+#[test]
+fn tcp_syn_decodes_ports_and_flags() {
+    let frame = tcp_syn_frame(&[]);
+    let decoded = decode(&raw(LinkType::ETHERNET, &frame, frame.len())).unwrap();
+    let Decoded::Ip(ip) = decoded else {
+        panic!("not IP: {decoded:?}")
+    };
+    assert_eq!(ip.src.to_string(), "10.1.10.21");
+    assert_eq!(ip.ip_len as usize, frame.len() - 14);
+    let Transport::Tcp(tcp) = ip.transport else {
+        panic!("not TCP")
+    };
+    assert_eq!((tcp.src_port, tcp.dst_port, tcp.seq), (50000, 3389, 1000));
+    assert_eq!(tcp.flags & tcp_flags::SYN, tcp_flags::SYN);
+    assert_eq!(ip.anomaly, None);
+}
+
+#[test]
+fn snaplen_cut_keeps_headers_and_wire_payload_length() {
+    // A 100-byte payload, captured with only the first 60 bytes of the frame.
+    let frame = tcp_syn_frame(&[0xAB; 100]);
+    let cut = &frame[..60];
+    let Decoded::Ip(ip) = decode(&raw(LinkType::ETHERNET, cut, frame.len())).unwrap() else {
+        panic!()
+    };
+    let Transport::Tcp(tcp) = ip.transport else {
+        panic!("not TCP")
+    };
+    assert_eq!(tcp.payload_len, 100, "wire payload length from orig_len");
+    assert_eq!(tcp.payload.len(), 60 - 14 - 20 - 20);
+    assert_eq!(ip.anomaly, None, "a snaplen cut is not an anomaly");
+}
+
+#[test]
+fn ip_length_beyond_frame_is_an_anomaly_when_not_cut() {
+    // Mutation: IPv4 total length (offset 14+2) raised by 50 while the frame stays as it is.
+    let mut frame = tcp_syn_frame(&[1, 2, 3]);
+    let total = u16::from_be_bytes([frame[16], frame[17]]) + 50;
+    frame[16..18].copy_from_slice(&total.to_be_bytes());
+    let Decoded::Ip(ip) = decode(&raw(LinkType::ETHERNET, &frame, frame.len())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        ip.anomaly,
+        Some(DecodeError::new(Layer::Ip, LengthMismatch))
+    );
+    assert!(
+        matches!(ip.transport, Transport::Tcp(_)),
+        "the ports still count"
+    );
+}
+
+#[test]
+fn every_prefix_of_a_frame_decodes_or_names_a_layer() {
+    let frame = tcp_syn_frame(b"\x03\x00\x00\x13");
+    for len in 0..=frame.len() {
+        // As a snaplen cut (orig_len = full) and as a damaged frame (orig_len = cut).
+        for orig in [frame.len(), len] {
+            match decode(&raw(LinkType::ETHERNET, &frame[..len], orig)) {
+                Ok(_) => {}
+                Err(e) => assert!(matches!(e.layer, Layer::Link | Layer::Ip), "{len}: {e}"),
+            }
+        }
+    }
+    // Cut inside the Ethernet header: link layer.
+    assert_eq!(
+        decode(&raw(LinkType::ETHERNET, &frame[..10], frame.len()))
+            .unwrap_err()
+            .layer,
+        Layer::Link
+    );
+    // Cut inside the IPv4 header: IP layer.
+    assert_eq!(
+        decode(&raw(LinkType::ETHERNET, &frame[..20], frame.len()))
+            .unwrap_err()
+            .layer,
+        Layer::Ip
+    );
+}
+
+#[test]
+fn truncated_tcp_header_reports_tcp_layer() {
+    // Damaged, not snaplen-cut: the frame claims to be whole but the TCP header is 10 bytes.
+    let frame = tcp_syn_frame(&[]);
+    let cut = &frame[..14 + 20 + 10];
+    let mut fixed = cut.to_vec();
+    // Mutation: IPv4 total length set to 30 so the IP layer is consistent with the cut.
+    fixed[16..18].copy_from_slice(&30u16.to_be_bytes());
+    let Decoded::Ip(ip) = decode(&raw(LinkType::ETHERNET, &fixed, fixed.len())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ip.anomaly, Some(DecodeError::new(Layer::Tcp, TooShort)));
+    assert_eq!(ip.transport, Transport::Other { protocol: 6 });
+}
+
+#[test]
+fn udp_over_ipv6() {
+    let builder = PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .ipv6(
+            [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            64,
+        )
+        .udp(53000, 53);
+    let mut frame = Vec::new();
+    builder.write(&mut frame, b"query").unwrap();
+    let Decoded::Ip(ip) = decode(&raw(LinkType::ETHERNET, &frame, frame.len())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ip.dst.to_string(), "2001:db8::2");
+    assert_eq!(
+        ip.transport,
+        Transport::Udp {
+            src_port: 53000,
+            dst_port: 53,
+            payload_len: 5,
+            payload: b"query"
+        }
+    );
+}
+
+#[test]
+fn icmp_port_unreachable_quotes_the_udp_flow() {
+    // The datagram that could not be delivered: 10.1.10.21:51000 -> 10.1.0.9:514.
+    let quoted_builder = PacketBuilder::ipv4([10, 1, 10, 21], [10, 1, 0, 9], 128).udp(51000, 514);
+    let mut quoted = Vec::new();
+    quoted_builder.write(&mut quoted, b"<13>hello").unwrap();
+    let builder = PacketBuilder::ethernet2(MAC_B, MAC_A)
+        .ipv4([10, 1, 0, 9], [10, 1, 10, 21], 64)
+        .icmpv4(etherparse::Icmpv4Type::DestinationUnreachable(
+            etherparse::icmpv4::DestUnreachableHeader::Port,
+        ));
+    let mut frame = Vec::new();
+    builder.write(&mut frame, &quoted[..28]).unwrap();
+    let Decoded::Ip(ip) = decode(&raw(LinkType::ETHERNET, &frame, frame.len())).unwrap() else {
+        panic!()
+    };
+    let Transport::Icmp(icmp) = ip.transport else {
+        panic!("not ICMP")
+    };
+    assert!(icmp.is_unreachable());
+    assert_eq!(icmp.code, 3);
+    let q = icmp.quoted.unwrap();
+    assert_eq!((q.protocol, q.src_port, q.dst_port), (17, 51000, 514));
+    assert_eq!(q.dst.to_string(), "10.1.0.9");
+}
+
+#[test]
+fn ipv4_fragments_are_marked() {
+    // Mutation: set MF (more fragments) on a UDP packet: it becomes the first fragment.
+    let builder = PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .udp(1000, 53);
+    let mut frame = Vec::new();
+    builder.write(&mut frame, &[0u8; 16]).unwrap();
+    frame[14 + 6] |= 0x20;
+    let Decoded::Ip(ip) = decode(&raw(LinkType::ETHERNET, &frame, frame.len())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ip.fragment.map(|f| f.first), Some(true));
+    assert!(matches!(ip.transport, Transport::Udp { dst_port: 53, .. }));
+    // Mutation: fragment offset 1 (8 bytes): a later fragment, no transport header.
+    frame[14 + 6] = 0x00;
+    frame[14 + 7] = 0x01;
+    let Decoded::Ip(ip) = decode(&raw(LinkType::ETHERNET, &frame, frame.len())).unwrap() else {
+        panic!()
+    };
+    assert_eq!(ip.fragment.map(|f| f.first), Some(false));
+    assert_eq!(
+        ip.transport,
+        Transport::Fragment {
+            protocol: 17,
+            payload_len: 24
+        }
+    );
+}
+
+#[test]
+fn raw_and_null_links_reach_ip() {
+    let frame = tcp_syn_frame(&[]);
+    let ip_only = &frame[14..];
+    assert!(matches!(
+        decode(&raw(LinkType::RAW, ip_only, ip_only.len())),
+        Ok(Decoded::Ip(_))
+    ));
+    let mut null = vec![2, 0, 0, 0];
+    null.extend_from_slice(ip_only);
+    assert!(matches!(
+        decode(&raw(LinkType::NULL, &null, null.len())),
+        Ok(Decoded::Ip(_))
+    ));
+}
+
+#[test]
+fn arp_is_non_ip() {
+    let mut frame = vec![0u8; 12];
+    frame.extend_from_slice(&[0x08, 0x06]);
+    frame.extend_from_slice(&[0u8; 28]);
+    assert_eq!(
+        decode(&raw(LinkType::ETHERNET, &frame, frame.len())),
+        Ok(Decoded::NonIp(0x0806))
+    );
+}

@@ -1,0 +1,13 @@
+//! Flows: bidirectional conversations built from decoded packets. Owns keys, records, TCP state
+//! and the table; must not read the clock, inspect payloads beyond handing them on, or decide
+//! services.
+
+pub mod key;
+pub mod record;
+pub mod state;
+pub mod table;
+
+pub use key::{FlowKey, Side};
+pub use record::{Direction, EndReason, FlowRecord, Outcome};
+pub use state::ConnState;
+pub use table::{FlowTable, FlowTableConfig, PacketUpdate, ServicePorts, TableStats};

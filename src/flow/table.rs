@@ -1,0 +1,573 @@
+//! The flow table: packets in, bidirectional flow records out. Owns flow creation, orientation
+//! (who is the client), idle timeouts on capture time, the `max_flows` cap with eviction, IP
+//! fragment attribution and tying ICMP errors to the flow they quote. Must not read the clock,
+//! look at payload bytes, or decide services (it hands the payload to the caller, who classifies).
+
+use std::net::IpAddr;
+
+use hashbrown::HashMap;
+
+use super::key::{protocol, FlowKey, Side};
+use super::record::{Direction, EndReason, FlowRecord, IcmpReject};
+use crate::capture::PacketPos;
+use crate::decode::tcp_flags::{ACK, SYN};
+use crate::decode::{IcmpMessage, IpPacket, Transport};
+use crate::time::{Duration, Timestamp};
+
+/// Limits of the flow table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowTableConfig {
+    /// At most this many live flows; beyond it the least recently active are evicted.
+    pub max_flows: usize,
+    /// TCP idle timeout.
+    pub tcp_idle: Duration,
+    /// How long a TCP flow lingers after both sides closed (late ACKs, retransmitted FINs).
+    pub tcp_closed: Duration,
+    /// UDP idle timeout.
+    pub udp_idle: Duration,
+    /// ICMP idle timeout.
+    pub icmp_idle: Duration,
+}
+
+impl Default for FlowTableConfig {
+    /// TCP 15 minutes: longer than Zeek's 5 because RDP sessions sit idle for minutes and a
+    /// shorter timeout splits one session into several (reference 2.6). UDP 2 minutes (NFStream),
+    /// ICMP 1 minute (Zeek), closed TCP 30 seconds.
+    fn default() -> Self {
+        Self {
+            max_flows: 1_000_000,
+            tcp_idle: Duration::from_secs(15 * 60),
+            tcp_closed: Duration::from_secs(30),
+            udp_idle: Duration::from_secs(120),
+            icmp_idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Server ports known from the signature set: a midstream flow is oriented towards them.
+#[derive(Clone, Debug)]
+pub struct ServicePorts {
+    tcp: Vec<u64>,
+    udp: Vec<u64>,
+}
+
+impl Default for ServicePorts {
+    fn default() -> Self {
+        Self {
+            tcp: vec![0; 1024],
+            udp: vec![0; 1024],
+        }
+    }
+}
+
+impl ServicePorts {
+    /// Marks a server port.
+    pub fn insert(&mut self, protocol: u8, port: u16) {
+        let bits = if protocol == protocol::TCP {
+            &mut self.tcp
+        } else {
+            &mut self.udp
+        };
+        if let Some(word) = bits.get_mut(usize::from(port / 64)) {
+            *word |= 1 << (port % 64);
+        }
+    }
+
+    /// True for a marked port, or any port below 1024 (the IANA well-known range).
+    pub fn contains(&self, protocol: u8, port: u16) -> bool {
+        let bits = if protocol == protocol::TCP {
+            &self.tcp
+        } else {
+            &self.udp
+        };
+        port < 1024
+            || bits
+                .get(usize::from(port / 64))
+                .is_some_and(|word| word & (1 << (port % 64)) != 0)
+    }
+}
+
+/// Counters the table keeps about itself (reported in the summary).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows ended, by reason (index = position in [`EndReason::ALL`]).
+    pub ended: [u64; 5],
+    /// The most flows alive at once.
+    pub peak_flows: u64,
+    /// Non-first IP fragments counted toward their flow.
+    pub fragments_attributed: u64,
+    /// Non-first IP fragments whose first fragment was never seen.
+    pub fragments_orphaned: u64,
+    /// ICMP unreachable errors tied to the flow they quote.
+    pub icmp_errors_tied: u64,
+    /// ICMP unreachable errors whose flow was not in the table.
+    pub icmp_errors_untied: u64,
+}
+
+/// What the table did with a packet: the flow it belongs to, which way it went, and its payload
+/// (borrowed from the packet) for the classifier.
+#[derive(Debug)]
+pub struct PacketUpdate<'t, 'p> {
+    /// The flow, already counted.
+    pub flow: &'t mut FlowRecord,
+    /// The packet's direction.
+    pub dir: Direction,
+    /// True when this packet created the flow.
+    pub is_new: bool,
+    /// Transport payload present in the capture (empty for fragments and ICMP).
+    pub payload: &'p [u8],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FragmentKey {
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    id: u32,
+}
+
+/// Fragment bookkeeping is bounded: an attacker sending endless first fragments cannot grow it.
+const MAX_FRAGMENT_ENTRIES: usize = 65_536;
+/// A fragment arriving later than this after its first fragment is not attributed (RFC 791
+/// suggests a 15-second reassembly timer; Linux uses 30).
+const FRAGMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Sweep for idle flows at most once per second of capture time.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The flow table.
+#[derive(Debug)]
+pub struct FlowTable {
+    config: FlowTableConfig,
+    ports: ServicePorts,
+    flows: HashMap<FlowKey, FlowRecord>,
+    fragments: HashMap<FragmentKey, (FlowKey, Side, Timestamp)>,
+    ended: Vec<(FlowRecord, EndReason)>,
+    stats: TableStats,
+    now: Timestamp,
+    last_sweep: Timestamp,
+    packets_since_sweep: u64,
+    scratch: Vec<Timestamp>,
+}
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new(config: FlowTableConfig, ports: ServicePorts) -> Self {
+        Self {
+            config: FlowTableConfig {
+                max_flows: config.max_flows.max(1),
+                ..config
+            },
+            ports,
+            flows: HashMap::new(),
+            fragments: HashMap::new(),
+            ended: Vec::new(),
+            stats: TableStats::default(),
+            now: Timestamp::ZERO,
+            last_sweep: Timestamp::ZERO,
+            packets_since_sweep: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &FlowTableConfig {
+        &self.config
+    }
+
+    /// Counters about the table.
+    pub fn stats(&self) -> &TableStats {
+        &self.stats
+    }
+
+    /// Live flows.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// True when no flow is live.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// A live flow by key.
+    pub fn get(&self, key: &FlowKey) -> Option<&FlowRecord> {
+        self.flows.get(key)
+    }
+
+    /// Flows that ended since the last call, oldest first within each batch. The caller
+    /// classifies and reports them; the buffer is reused, so nothing is allocated per packet.
+    pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (FlowRecord, EndReason)> {
+        self.ended.drain(..)
+    }
+
+    /// Ends every live flow (the input is over), in order of first packet.
+    pub fn finish(&mut self) {
+        let start = self.ended.len();
+        for (_, record) in self.flows.drain() {
+            self.ended.push((record, EndReason::EndOfInput));
+            self.stats.ended[reason_index(EndReason::EndOfInput)] += 1;
+        }
+        sort_batch(&mut self.ended[start..]);
+        self.fragments.clear();
+    }
+
+    /// Counts an IP packet toward its flow.
+    ///
+    /// Returns `None` for packets that belong to no flow (ICMP errors, which mark the flow they
+    /// quote instead; orphan fragments; other IP protocols).
+    pub fn update<'p>(
+        &mut self,
+        ts: Timestamp,
+        pos: PacketPos,
+        ip: &IpPacket<'p>,
+    ) -> Option<PacketUpdate<'_, 'p>> {
+        self.now = self.now.max(ts);
+        self.packets_since_sweep += 1;
+        self.maybe_sweep();
+
+        let (src_port, dst_port, proto, payload_len, payload) = match ip.transport {
+            Transport::Tcp(seg) => (
+                seg.src_port,
+                seg.dst_port,
+                protocol::TCP,
+                seg.payload_len,
+                seg.payload,
+            ),
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload_len,
+                payload,
+            } => (src_port, dst_port, protocol::UDP, payload_len, payload),
+            Transport::Icmp(message) => {
+                if message.is_unreachable() {
+                    self.tie_icmp_error(ip.src, &message);
+                    return None;
+                }
+                let (a, b) = icmp_ports(&message);
+                let proto = if message.v6 {
+                    protocol::ICMPV6
+                } else {
+                    protocol::ICMP
+                };
+                (a, b, proto, 0, &[][..])
+            }
+            Transport::Fragment {
+                protocol,
+                payload_len,
+            } => {
+                return self.count_fragment(ts, ip, protocol, payload_len);
+            }
+            Transport::Other { .. } => return None,
+        };
+
+        let (key, side) = FlowKey::new(ip.src, src_port, ip.dst, dst_port, proto);
+        if let Some(fragment) = ip.fragment.filter(|f| f.first) {
+            self.remember_fragment(ip, fragment.id, key, side, ts);
+        }
+
+        // Does the packet continue the live flow, or end it and start a new one?
+        if let Some(existing) = self.flows.get(&key) {
+            if let Some(reason) = self.ends_before(existing, side, ip, ts) {
+                if let Some(old) = self.flows.remove(&key) {
+                    self.end(old, reason);
+                }
+            }
+        }
+        let is_new = !self.flows.contains_key(&key);
+        if is_new {
+            self.make_room();
+            let (client_side, flipped) = self.orient(side, ip, src_port, dst_port, proto);
+            let mut record = FlowRecord::new(key, client_side, flipped, ts, pos);
+            if let Transport::Icmp(m) = ip.transport {
+                record.icmp_type = Some(if flipped {
+                    echo_request_type(m.v6)
+                } else {
+                    m.icmp_type
+                });
+            }
+            self.flows.insert(key, record);
+            self.stats.created += 1;
+            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+        }
+        let flow = self.flows.get_mut(&key)?;
+        let dir = flow.direction(side);
+        flow.count(dir, ts, ip.ip_len, payload_len);
+        if let Transport::Tcp(seg) = &ip.transport {
+            flow.apply_tcp(dir, seg);
+        }
+        Some(PacketUpdate {
+            flow,
+            dir,
+            is_new,
+            payload,
+        })
+    }
+
+    /// Whether `existing` must end before this packet is counted, and why.
+    fn ends_before(
+        &self,
+        existing: &FlowRecord,
+        side: Side,
+        ip: &IpPacket<'_>,
+        ts: Timestamp,
+    ) -> Option<EndReason> {
+        let idle = ts.since(existing.last_seen);
+        if existing.is_closed() && idle > self.config.tcp_closed {
+            return Some(EndReason::Closed);
+        }
+        if idle > self.idle_timeout(existing) {
+            return Some(EndReason::Idle);
+        }
+        if let Transport::Tcp(seg) = &ip.transport {
+            let bare_syn = seg.flags & (SYN | ACK) == SYN;
+            // A fresh SYN after an answered connection is a new connection on the same ports;
+            // before any answer it is a retry of the same attempt (counted, not a new flow).
+            if bare_syn && existing.responder_answered() {
+                let same_attempt = existing.direction(side) == Direction::ToServer
+                    && existing.client_isn == Some(seg.seq)
+                    && !existing.is_closed();
+                if !same_attempt {
+                    return Some(EndReason::PortReuse);
+                }
+            }
+        }
+        None
+    }
+
+    fn idle_timeout(&self, flow: &FlowRecord) -> Duration {
+        match flow.key.protocol {
+            protocol::TCP if flow.is_closed() => self.config.tcp_closed,
+            protocol::TCP => self.config.tcp_idle,
+            protocol::UDP => self.config.udp_idle,
+            _ => self.config.icmp_idle,
+        }
+    }
+
+    /// Who originated a new flow: the SYN's sender; the receiver of a SYN+ACK; otherwise the
+    /// sender, unless only the source port is a known service port (then the capture began
+    /// mid-conversation and the first packet is a reply).
+    fn orient(
+        &self,
+        side: Side,
+        ip: &IpPacket<'_>,
+        src_port: u16,
+        dst_port: u16,
+        proto: u8,
+    ) -> (Side, bool) {
+        let flipped = match ip.transport {
+            Transport::Tcp(seg) if seg.flags & SYN != 0 => seg.flags & ACK != 0,
+            Transport::Icmp(m) => matches!((m.v6, m.icmp_type), (false, 0) | (true, 129)),
+            _ => {
+                let src_known = self.ports.contains(proto, src_port);
+                let dst_known = self.ports.contains(proto, dst_port);
+                src_known && !dst_known
+            }
+        };
+        if flipped {
+            (side.flip(), true)
+        } else {
+            (side, false)
+        }
+    }
+
+    fn tie_icmp_error(&mut self, from: IpAddr, message: &IcmpMessage) {
+        let Some(q) = message
+            .quoted
+            .filter(|q| matches!(q.protocol, protocol::TCP | protocol::UDP))
+        else {
+            self.stats.icmp_errors_untied += 1;
+            return;
+        };
+        let (key, _) = FlowKey::new(q.src, q.src_port, q.dst, q.dst_port, q.protocol);
+        match self.flows.get_mut(&key) {
+            Some(flow) => {
+                flow.icmp_reject.get_or_insert(IcmpReject {
+                    code: message.code,
+                    v6: message.v6,
+                    from,
+                });
+                self.stats.icmp_errors_tied += 1;
+            }
+            None => self.stats.icmp_errors_untied += 1,
+        }
+    }
+
+    fn remember_fragment(
+        &mut self,
+        ip: &IpPacket<'_>,
+        id: u32,
+        key: FlowKey,
+        side: Side,
+        ts: Timestamp,
+    ) {
+        if self.fragments.len() >= MAX_FRAGMENT_ENTRIES {
+            let now = self.now;
+            self.fragments
+                .retain(|_, (_, _, seen)| now.since(*seen) <= FRAGMENT_TIMEOUT);
+            if self.fragments.len() >= MAX_FRAGMENT_ENTRIES {
+                self.fragments.clear();
+            }
+        }
+        let fragment_key = FragmentKey {
+            src: ip.src,
+            dst: ip.dst,
+            protocol: key.protocol,
+            id,
+        };
+        self.fragments.insert(fragment_key, (key, side, ts));
+    }
+
+    fn count_fragment<'p>(
+        &mut self,
+        ts: Timestamp,
+        ip: &IpPacket<'p>,
+        proto: u8,
+        payload_len: u32,
+    ) -> Option<PacketUpdate<'_, 'p>> {
+        let id = ip.fragment?.id;
+        let fragment_key = FragmentKey {
+            src: ip.src,
+            dst: ip.dst,
+            protocol: proto,
+            id,
+        };
+        let found = self
+            .fragments
+            .get(&fragment_key)
+            .filter(|(_, _, seen)| ts.since(*seen) <= FRAGMENT_TIMEOUT)
+            .map(|(key, side, _)| (*key, *side));
+        let Some((key, side)) = found else {
+            self.stats.fragments_orphaned += 1;
+            return None;
+        };
+        let Some(flow) = self.flows.get_mut(&key) else {
+            self.stats.fragments_orphaned += 1;
+            return None;
+        };
+        self.stats.fragments_attributed += 1;
+        let dir = flow.direction(side);
+        flow.count(dir, ts, ip.ip_len, payload_len);
+        Some(PacketUpdate {
+            flow,
+            dir,
+            is_new: false,
+            payload: &[],
+        })
+    }
+
+    fn end(&mut self, record: FlowRecord, reason: EndReason) {
+        self.stats.ended[reason_index(reason)] += 1;
+        self.ended.push((record, reason));
+    }
+
+    /// Ends idle flows. Runs at most once per second of capture time and, on a big table, only
+    /// after enough packets to pay for the walk (amortised O(1) per packet); flows that expire
+    /// between sweeps are still ended exactly when their next packet arrives (`ends_before`).
+    fn maybe_sweep(&mut self) {
+        let due = self.now.since(self.last_sweep) >= SWEEP_INTERVAL
+            && (self.packets_since_sweep >= (self.flows.len() as u64 / 8).max(1024)
+                || self.now.since(self.last_sweep) >= Duration::from_secs(60));
+        if due {
+            self.sweep();
+        }
+    }
+
+    fn sweep(&mut self) {
+        let now = self.now;
+        let start = self.ended.len();
+        let config = self.config;
+        let expired = self.flows.extract_if(|_, flow| {
+            let idle = now.since(flow.last_seen);
+            (flow.is_closed() && idle > config.tcp_closed) || idle > timeout_for(&config, flow)
+        });
+        for (_, flow) in expired {
+            let reason = if flow.is_closed() {
+                EndReason::Closed
+            } else {
+                EndReason::Idle
+            };
+            self.stats.ended[reason_index(reason)] += 1;
+            self.ended.push((flow, reason));
+        }
+        sort_batch(&mut self.ended[start..]);
+        self.fragments
+            .retain(|_, (_, _, seen)| now.since(*seen) <= FRAGMENT_TIMEOUT);
+        self.last_sweep = now;
+        self.packets_since_sweep = 0;
+    }
+
+    /// Keeps the table under `max_flows`: first by ending idle flows, then by evicting the
+    /// least recently active sixteenth (one O(n) pass pays for n/16 insertions).
+    fn make_room(&mut self) {
+        if self.flows.len() < self.config.max_flows {
+            return;
+        }
+        self.sweep();
+        if self.flows.len() < self.config.max_flows {
+            return;
+        }
+        let batch = (self.config.max_flows / 16).max(1);
+        self.scratch.clear();
+        self.scratch
+            .extend(self.flows.values().map(|f| f.last_seen));
+        let threshold = match self.scratch.select_nth_unstable(batch - 1) {
+            (_, nth, _) => *nth,
+        };
+        let start = self.ended.len();
+        let mut taken = 0;
+        let victims = self.flows.extract_if(|_, flow| {
+            let take = taken < batch && flow.last_seen <= threshold;
+            taken += usize::from(take);
+            take
+        });
+        for (_, flow) in victims {
+            self.stats.ended[reason_index(EndReason::Evicted)] += 1;
+            self.ended.push((flow, EndReason::Evicted));
+        }
+        sort_batch(&mut self.ended[start..]);
+    }
+}
+
+fn timeout_for(config: &FlowTableConfig, flow: &FlowRecord) -> Duration {
+    match flow.key.protocol {
+        protocol::TCP => config.tcp_idle,
+        protocol::UDP => config.udp_idle,
+        _ => config.icmp_idle,
+    }
+}
+
+fn reason_index(reason: EndReason) -> usize {
+    EndReason::ALL
+        .iter()
+        .position(|r| *r == reason)
+        .unwrap_or(0)
+}
+
+/// Orders a batch of ended flows by first packet, then key: the hash map's iteration order must
+/// never leak into the output.
+fn sort_batch(batch: &mut [(FlowRecord, EndReason)]) {
+    batch.sort_unstable_by(|(a, _), (b, _)| (a.first_seen, a.key).cmp(&(b.first_seen, b.key)));
+}
+
+/// ICMP flows are keyed like Zeek's: echo request and reply share the identifier as both
+/// "ports"; other messages use (type, code).
+fn icmp_ports(message: &IcmpMessage) -> (u16, u16) {
+    match message.echo_id {
+        Some(id) => (id, id),
+        None => (u16::from(message.icmp_type), u16::from(message.code)),
+    }
+}
+
+fn echo_request_type(v6: bool) -> u8 {
+    if v6 {
+        128
+    } else {
+        8
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,152 @@
+//! Capture time: the one clock rdsflows knows. Owns `Timestamp` and `Duration` arithmetic on it;
+//! must never read the wall clock (pcap runs are reproducible because of that).
+
+use std::fmt;
+
+/// A packet timestamp: nanoseconds since the Unix epoch, as the capture recorded it.
+///
+/// Signed so that a capture with a bogus pre-1970 clock still orders correctly; i64 nanoseconds
+/// reach the year 2262, beyond any pcap timestamp (u32 seconds end in 2106).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The epoch itself; used as "no time yet".
+    pub const ZERO: Self = Self(0);
+
+    /// From nanoseconds since the epoch.
+    pub const fn from_nanos(nanos: i64) -> Self {
+        Self(nanos)
+    }
+
+    /// From seconds and a sub-second part in nanoseconds (saturating, never panics).
+    pub fn from_parts(secs: i64, nanos: u32) -> Self {
+        Self(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(i64::from(nanos)),
+        )
+    }
+
+    /// Nanoseconds since the epoch.
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Seconds since the epoch as a float, for JSON output (Zeek's `ts` convention).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// The time elapsed from `earlier` to `self`, zero if `earlier` is later (captures can go
+    /// backwards in time; that must never produce a negative duration or a panic).
+    pub fn since(self, earlier: Self) -> Duration {
+        Duration(self.0.saturating_sub(earlier.0).max(0))
+    }
+
+    /// `self + d`, saturating.
+    pub fn plus(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(d.0))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Seconds with microseconds, like tcpdump's `-tt`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.div_euclid(1_000_000_000);
+        let micros = self.0.rem_euclid(1_000_000_000) / 1000;
+        write!(f, "{secs}.{micros:06}")
+    }
+}
+
+/// A non-negative span of capture time, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration(i64);
+
+impl Duration {
+    /// No time at all.
+    pub const ZERO: Self = Self(0);
+
+    /// From whole seconds (saturating).
+    pub const fn from_secs(secs: i64) -> Self {
+        Self(secs.saturating_mul(1_000_000_000))
+    }
+
+    /// From nanoseconds; negative values become zero.
+    pub const fn from_nanos(nanos: i64) -> Self {
+        if nanos < 0 {
+            Self(0)
+        } else {
+            Self(nanos)
+        }
+    }
+
+    /// Nanoseconds.
+    pub const fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Seconds as a float.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+}
+
+/// Parses a human duration: `90`, `90s`, `5m`, `2h`, `1d`, `250ms` (used by the CLI).
+///
+/// # Errors
+/// A message saying what was wrong with the text.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: i64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (examples: 30s, 5m, 2h)"))?;
+    let nanos_per_unit: i64 = match unit {
+        "" | "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
+        _ => {
+            return Err(format!(
+                "'{text}': unknown unit '{unit}' (use ms, s, m, h or d)"
+            ))
+        }
+    };
+    value
+        .checked_mul(nanos_per_unit)
+        .map(Duration::from_nanos)
+        .ok_or_else(|| format!("'{text}' is too long a duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_seconds_with_micros() {
+        assert_eq!(Timestamp::from_parts(1, 5_000).to_string(), "1.000005");
+        assert_eq!(Timestamp::from_nanos(-1).to_string(), "-1.999999");
+    }
+
+    #[test]
+    fn since_never_negative() {
+        let a = Timestamp::from_parts(10, 0);
+        let b = Timestamp::from_parts(5, 0);
+        assert_eq!(b.since(a), Duration::ZERO);
+        assert_eq!(a.since(b), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn parse_duration_units() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("250ms").unwrap().as_nanos(), 250_000_000);
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
+    }
+}
