@@ -2,6 +2,10 @@
 //! Owns reading container formats and handing out borrowed frames with their capture time;
 //! must not decode protocol headers or touch flows.
 
+pub mod file;
+pub mod netmon;
+pub mod pcap;
+pub mod pcapng;
 pub mod replay;
 pub mod writer;
 
