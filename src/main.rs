@@ -1,1 +1,235 @@
-fn main() {}
+//! The `rdsflows` binary: parse arguments, run, map the outcome to an exit code. The only place
+//! that decides exit codes and prints fatal errors.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use rdsflows::capture::file::open_inputs;
+use rdsflows::capture::PacketSource;
+use rdsflows::classify::signature::SignatureSet;
+use rdsflows::classify::Classifier;
+use rdsflows::cli::{AnalyzeArgs, Cli, Command, GenerateArgs};
+use rdsflows::error::Error;
+use rdsflows::flow::FlowTableConfig;
+use rdsflows::report::progress::Progress;
+use rdsflows::report::{json, text};
+use rdsflows::{pipeline, synth};
+
+/// Exit status: complete.
+const EXIT_COMPLETE: u8 = 0;
+/// Exit status: could not run.
+const EXIT_FATAL: u8 = 2;
+/// Exit status: complete, but some input was damaged.
+const EXIT_DAMAGED: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => analyze(args),
+        Command::Generate(args) => generate(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        // A closed pipe (`rdsflows … | head`) is not an error (ripgrep's convention).
+        Err(Failure::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::from(EXIT_COMPLETE)
+        }
+        Err(failure) => {
+            let message = match failure {
+                Failure::Io(e) => e.to_string(),
+                Failure::Fatal(e) => e.to_string(),
+            };
+            eprintln!("rdsflows: error: {message}");
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
+
+enum Failure {
+    Io(io::Error),
+    Fatal(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self::Fatal(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// An output file written under a temporary name and renamed when complete, so an interrupted
+/// run never leaves a file that looks whole.
+struct AtomicFile {
+    path: PathBuf,
+    temp: PathBuf,
+    out: BufWriter<std::fs::File>,
+}
+
+impl AtomicFile {
+    fn create(path: &Path) -> Result<Self, Error> {
+        let mut temp = path.as_os_str().to_owned();
+        temp.push(".tmp-rdsflows");
+        let temp = PathBuf::from(temp);
+        let file = std::fs::File::create(&temp).map_err(|source| Error::Output {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp,
+            out: BufWriter::new(file),
+        })
+    }
+
+    fn commit(mut self) -> Result<(), Error> {
+        let path = self.path.clone();
+        let fail = |source| Error::Output {
+            path: path.clone(),
+            source,
+        };
+        self.out.flush().map_err(fail)?;
+        std::fs::rename(&self.temp, &self.path).map_err(fail)
+    }
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
+    let stdout_users = [&args.json, &args.flows]
+        .iter()
+        .filter(|o| o.as_deref().is_some_and(is_stdout))
+        .count();
+    if stdout_users > 1 {
+        return Err(Error::Usage(
+            "only one of --json and --flows can write to standard output (-)".into(),
+        )
+        .into());
+    }
+    let signatures = match &args.signatures {
+        Some(path) => SignatureSet::load(path).map_err(Error::from)?,
+        None => SignatureSet::builtin(),
+    };
+    let mut classifier = Classifier::new(signatures).with_inspect_packets(args.inspect_packets);
+    let table_config = FlowTableConfig {
+        max_flows: args.max_flows,
+        tcp_idle: args.tcp_timeout,
+        tcp_closed: args.tcp_closed_timeout,
+        udp_idle: args.udp_timeout,
+        icmp_idle: args.icmp_timeout,
+    };
+
+    let (mut source, open_errors) = open_inputs(&args.captures);
+    let inputs: Vec<String> = source
+        .inputs()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if open_errors.len() >= inputs.len() {
+        return Err(Error::NoInput(open_errors.iter().map(ToString::to_string).collect()).into());
+    }
+
+    let stdout = io::stdout();
+    let mut flows_file = match &args.flows {
+        Some(path) if !is_stdout(path) => Some(AtomicFile::create(path)?),
+        _ => None,
+    };
+    let mut stdout_lock = BufWriter::new(stdout.lock());
+    let flows_out: Option<&mut dyn Write> = match (&args.flows, flows_file.as_mut()) {
+        (_, Some(file)) => Some(&mut file.out),
+        (Some(_), None) => Some(&mut stdout_lock),
+        (None, None) => None,
+    };
+    let progress = Progress::new(source.bytes_total(), args.quiet);
+    let mut summary = pipeline::run(
+        &mut source,
+        &inputs,
+        &mut classifier,
+        table_config,
+        flows_out,
+        &progress,
+    )?;
+    // Inputs that could not even be opened are damage too, reported on their own line.
+    for error in &open_errors {
+        let path = error.path.display().to_string();
+        let message = Some(error.to_string());
+        match summary
+            .inputs
+            .iter_mut()
+            .find(|i| i.path == path && i.error.is_none())
+        {
+            Some(input) => input.error = message,
+            None => summary.inputs.push(rdsflows::report::InputSummary {
+                path,
+                packets: 0,
+                error: message,
+            }),
+        }
+        summary.status = "damaged";
+    }
+    if let Some(file) = flows_file {
+        file.commit()?;
+    }
+
+    match &args.json {
+        Some(path) if is_stdout(path) => json::write_summary(&mut stdout_lock, &summary)?,
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            json::write_summary(&mut file.out, &summary).map_err(|source| Error::Output {
+                path: path.clone(),
+                source,
+            })?;
+            file.commit()?;
+        }
+        None => {}
+    }
+    if !args.quiet {
+        // The human summary goes to stdout unless a machine format already claimed it.
+        if stdout_users == 0 {
+            text::write_summary(&mut stdout_lock, &summary)?;
+        } else {
+            text::write_summary(&mut io::stderr().lock(), &summary)?;
+        }
+    }
+    stdout_lock.flush()?;
+    for input in summary.inputs.iter().filter_map(|i| i.error.as_ref()) {
+        eprintln!("rdsflows: damaged input: {input}");
+    }
+    Ok(if summary.status == "damaged" {
+        EXIT_DAMAGED
+    } else {
+        EXIT_COMPLETE
+    })
+}
+
+fn generate(args: GenerateArgs) -> Result<u8, Failure> {
+    let Some(frames) = synth::generate(&args.scenario) else {
+        return Err(Error::Usage(format!(
+            "unknown scenario '{}'; known: {}",
+            args.scenario,
+            synth::scenario_names().join(", ")
+        ))
+        .into());
+    };
+    let mut file = AtomicFile::create(&args.output)?;
+    synth::write_pcap(&frames, &mut file.out).map_err(|source| Error::Output {
+        path: args.output.clone(),
+        source,
+    })?;
+    file.commit()?;
+    eprintln!(
+        "rdsflows: wrote {} packets to {}",
+        frames.len(),
+        args.output.display()
+    );
+    Ok(EXIT_COMPLETE)
+}

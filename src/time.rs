@@ -91,6 +91,29 @@ impl Duration {
     }
 }
 
+/// Formats a timestamp as UTC `YYYY-MM-DD HH:MM:SS` (proleptic Gregorian; Howard Hinnant's
+/// days-to-civil algorithm), with no time-zone database and no clock.
+pub fn format_utc(ts: Timestamp) -> String {
+    let secs = ts.as_nanos().div_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
 /// Parses a human duration: `90`, `90s`, `5m`, `2h`, `1d`, `250ms` (used by the CLI).
 ///
 /// # Errors
@@ -138,6 +161,20 @@ mod tests {
         let b = Timestamp::from_parts(5, 0);
         assert_eq!(b.since(a), Duration::ZERO);
         assert_eq!(a.since(b), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(Timestamp::ZERO), "1970-01-01 00:00:00");
+        // 2026-11-02T08:00:00Z
+        assert_eq!(
+            format_utc(Timestamp::from_parts(1_793_606_400, 0)),
+            "2026-11-02 08:00:00"
+        );
+        assert_eq!(
+            format_utc(Timestamp::from_parts(951_782_400, 0)),
+            "2000-02-29 00:00:00"
+        );
     }
 
     #[test]

@@ -513,9 +513,8 @@ impl FlowTable {
         self.scratch.clear();
         self.scratch
             .extend(self.flows.values().map(|f| f.last_seen));
-        let threshold = match self.scratch.select_nth_unstable(batch - 1) {
-            (_, nth, _) => *nth,
-        };
+        let (_, nth, _) = self.scratch.select_nth_unstable(batch - 1);
+        let threshold = *nth;
         let start = self.ended.len();
         let mut taken = 0;
         let victims = self.flows.extract_if(|_, flow| {
@@ -549,7 +548,7 @@ fn reason_index(reason: EndReason) -> usize {
 /// Orders a batch of ended flows by first packet, then key: the hash map's iteration order must
 /// never leak into the output.
 fn sort_batch(batch: &mut [(FlowRecord, EndReason)]) {
-    batch.sort_unstable_by(|(a, _), (b, _)| (a.first_seen, a.key).cmp(&(b.first_seen, b.key)));
+    batch.sort_unstable_by_key(|(a, _)| (a.first_seen, a.key));
 }
 
 /// ICMP flows are keyed like Zeek's: echo request and reply share the identifier as both

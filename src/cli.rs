@@ -1,0 +1,110 @@
+//! The command line as the user typed it (clap derive). Owns argument names, defaults and help
+//! text; must not do I/O or validation beyond parsing (that is `config`'s job).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::time::{parse_duration, Duration};
+
+/// The exit codes, shown in `--help`.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  complete: every input was read to its end (malformed packets are counted, not fatal)
+  1  reserved for --fail-on (observed versus expected checks)
+  2  could not run: bad arguments, invalid signature file, no readable input, output not writable
+  3  complete but some input was damaged: what came before the damage was analysed and reported";
+
+/// Classify network flows against the Microsoft Remote Desktop Services port and role map.
+#[derive(Debug, Parser)]
+#[command(name = "rdsflows", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read captures (pcap, pcapng, Network Monitor, optionally .gz) and summarise their RDS flows.
+    #[command(after_help = EXIT_CODES)]
+    Analyze(AnalyzeArgs),
+    /// Write one of the built-in synthetic captures (the bundled samples are made with it).
+    Generate(GenerateArgs),
+}
+
+/// Options of `analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture files, directories of rotated captures, or - for standard input. All of them are
+    /// read as one stream in timestamp order.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Use this signature file instead of the built-in RDS port and role map.
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
+    /// Write the summary as JSON to FILE (- for standard output).
+    #[arg(long, value_name = "FILE|-")]
+    pub json: Option<PathBuf>,
+    /// Write one JSON object per flow (JSON Lines, Zeek conn.log field names) to FILE (- for stdout).
+    #[arg(long, value_name = "FILE|-")]
+    pub flows: Option<PathBuf>,
+    /// Keep at most this many flows in memory; the least recently active are evicted (and counted).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
+    /// TCP idle timeout (RDP sessions idle for minutes; a short timeout splits them).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub tcp_timeout: Duration,
+    /// How long a closed TCP flow lingers for late packets.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub tcp_closed_timeout: Duration,
+    /// UDP idle timeout.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub udp_timeout: Duration,
+    /// ICMP idle timeout.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub icmp_timeout: Duration,
+    /// Payload-carrying packets per direction that the payload checks look at.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub inspect_packets: u8,
+    /// No progress bar and no human summary (JSON outputs are still written).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Options of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Which capture: rds-deployment, rds-firewall-misconfigured or rds-incident.
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: String,
+    /// Where to write the pcap.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        let cli =
+            Cli::try_parse_from(["rdsflows", "analyze", "x.pcap", "--tcp-timeout", "1h"]).unwrap();
+        let Command::Analyze(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.tcp_timeout, Duration::from_secs(3600));
+        assert!(
+            Cli::try_parse_from(["rdsflows", "analyze", "x.pcap", "--udp-timeout", "soon"])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! The summary: every ended flow folded into per-service and unclassified aggregates, plus the
+//! run's counters. Owns the `Summary` value that the text, JSON (and later verdict and report)
+//! outputs all read; must not do I/O (writers take an `impl Write` from the caller).
+
+pub mod flows;
+pub mod json;
+pub mod progress;
+pub mod text;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::HashMap;
+use serde::Serialize;
+
+use crate::classify::signature::Transport;
+use crate::classify::Classifier;
+use crate::flow::key::protocol;
+use crate::flow::table::{FlowTableConfig, TableStats};
+use crate::flow::{ConnState, EndReason, FlowRecord, Outcome};
+use crate::stats::Stats;
+
+/// Version of the summary JSON format; raised on any incompatible change (documented in `json`).
+pub const SUMMARY_FORMAT_VERSION: u32 = 1;
+/// Unclassified ports kept individually; the rest are folded into one "other" line.
+const MAX_UNCLASSIFIED_PORTS: usize = 4096;
+/// Unclassified ports listed in the summary.
+const TOP_UNCLASSIFIED_PORTS: usize = 15;
+
+/// Flow outcomes counted three ways.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Outcomes {
+    /// The responder answered.
+    pub answered: u64,
+    /// Refused by RST or ICMP.
+    pub rejected: u64,
+    /// No answer.
+    pub unanswered: u64,
+}
+
+impl Outcomes {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Answered => self.answered += 1,
+            Outcome::Rejected => self.rejected += 1,
+            Outcome::Unanswered => self.unanswered += 1,
+        }
+    }
+}
+
+/// Flows, packets and bytes with their outcomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    /// Flows.
+    pub flows: u64,
+    /// Packets both ways.
+    pub packets: u64,
+    /// IP bytes both ways.
+    pub bytes: u64,
+    /// How the flows ended up.
+    pub outcomes: Outcomes,
+}
+
+impl Traffic {
+    fn add(&mut self, flow: &FlowRecord) {
+        self.flows += 1;
+        self.packets += flow.packets();
+        self.bytes += flow.ip_bytes();
+        self.outcomes.add(flow.outcome());
+    }
+}
+
+/// One service's line in the summary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceSummary {
+    /// Service name from the signatures.
+    pub service: String,
+    /// `tcp` or `udp`.
+    pub transport: String,
+    /// The ports its rules list, e.g. `3389` or `49152-65535`.
+    pub ports: String,
+    /// Flows, packets, bytes and outcomes.
+    #[serde(flatten)]
+    pub traffic: Traffic,
+    /// Zeek conn_state codes seen, with counts.
+    pub conn_states: BTreeMap<String, u64>,
+    /// SYNs sent again within unanswered attempts.
+    pub syn_retries: u64,
+    /// Flows whose payload confirmed the service (`certain`) vs port only (`likely`).
+    pub verdicts: BTreeMap<String, u64>,
+    /// Ids of the rules the flows matched.
+    pub rules: Vec<String>,
+    /// Distinct servers (address, port) seen for this service.
+    pub servers: u64,
+    /// Distinct clients seen for this service.
+    pub clients: u64,
+}
+
+/// Traffic to one unclassified server port.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PortSummary {
+    /// `tcp`, `udp`, `icmp` or `icmp6`.
+    pub transport: String,
+    /// The server port (for ICMP, the message type), or `null` for the "other ports" line.
+    pub port: Option<u16>,
+    /// Flows, packets, bytes and outcomes.
+    #[serde(flatten)]
+    pub traffic: Traffic,
+}
+
+/// Everything that matched no service.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Unclassified {
+    /// All of it together.
+    #[serde(flatten)]
+    pub traffic: Traffic,
+    /// The busiest server ports, most flows first.
+    pub top_ports: Vec<PortSummary>,
+}
+
+/// One input file's line.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InputSummary {
+    /// Path as given.
+    pub path: String,
+    /// Frames read.
+    pub packets: u64,
+    /// What stopped it early, naming the byte offset.
+    pub error: Option<String>,
+}
+
+/// The capture as a whole.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaptureSummary {
+    /// First packet time (seconds since the epoch).
+    pub first_ts: Option<f64>,
+    /// Last packet time.
+    pub last_ts: Option<f64>,
+    /// Seconds from first to last.
+    pub duration: f64,
+    /// Frames by link type.
+    pub link_types: BTreeMap<String, u64>,
+    /// Frames whose timestamp went backwards.
+    pub timestamps_backwards: u64,
+}
+
+/// Totals.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Totals {
+    /// Frames read.
+    pub packets: u64,
+    /// Bytes on the wire.
+    pub wire_bytes: u64,
+    /// Frames carrying IP.
+    pub ip_packets: u64,
+    /// Flows.
+    pub flows: u64,
+    /// TCP flows.
+    pub tcp_flows: u64,
+    /// UDP flows.
+    pub udp_flows: u64,
+    /// ICMP and ICMPv6 flows.
+    pub icmp_flows: u64,
+    /// Flows matched to an RDS service.
+    pub rds_flows: u64,
+    /// Packets of those flows.
+    pub rds_packets: u64,
+    /// IP bytes of those flows.
+    pub rds_bytes: u64,
+}
+
+/// What could not be decoded, and why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DecodeSummary {
+    /// Frames that could not be decoded at all: layer -> kind -> count.
+    pub errors: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Frames decoded in part (they still count toward their flow): layer -> kind -> count.
+    pub anomalies: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Frames cut short by the snapshot length (counted by the headers that survive).
+    pub truncated_packets: u64,
+    /// Non-IP frames by EtherType (`0x0806` ARP…).
+    pub non_ip: BTreeMap<String, u64>,
+    /// Frames of link types rdsflows does not decode, by link type.
+    pub unsupported_link_types: BTreeMap<String, u64>,
+    /// IP packets of protocols that form no flow, by protocol number.
+    pub other_ip_protocols: BTreeMap<String, u64>,
+    /// Non-first IP fragments counted toward their flow.
+    pub fragments_attributed: u64,
+    /// Non-first fragments whose first fragment was not seen.
+    pub fragments_orphaned: u64,
+    /// ICMP unreachable errors tied to the flow they refuse.
+    pub icmp_errors_tied: u64,
+    /// ICMP unreachable errors for flows not in the capture.
+    pub icmp_errors_untied: u64,
+}
+
+/// The flow table's limits and what they did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlowTableSummary {
+    /// `--max-flows`.
+    pub max_flows: u64,
+    /// Most flows alive at once.
+    pub peak_flows: u64,
+    /// Flows evicted because the table was full.
+    pub evicted: u64,
+    /// Flows ended, by reason.
+    pub ended: BTreeMap<String, u64>,
+    /// Idle timeouts in seconds.
+    pub timeouts: BTreeMap<String, f64>,
+}
+
+/// The whole summary: what `--json` writes and the text report prints.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Always `rdsflows-summary`.
+    pub format: &'static str,
+    /// [`SUMMARY_FORMAT_VERSION`].
+    pub version: u32,
+    /// `complete`, or `damaged` when some input could not be read to the end.
+    pub status: &'static str,
+    /// Where the signatures came from.
+    pub signatures: String,
+    /// Per input file.
+    pub inputs: Vec<InputSummary>,
+    /// Time span and link types.
+    pub capture: CaptureSummary,
+    /// Totals.
+    pub totals: Totals,
+    /// One line per RDS service seen, in signature order.
+    pub services: Vec<ServiceSummary>,
+    /// Traffic that matched no service.
+    pub unclassified: Unclassified,
+    /// Decode problems.
+    pub decode: DecodeSummary,
+    /// Flow table limits and evictions.
+    pub flow_table: FlowTableSummary,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ServiceAgg {
+    traffic: Traffic,
+    conn_states: BTreeMap<ConnState, u64>,
+    syn_retries: u64,
+    verdicts: BTreeMap<&'static str, u64>,
+    rules: BTreeSet<usize>,
+    servers: hashbrown::HashSet<(std::net::IpAddr, u16)>,
+    clients: hashbrown::HashSet<std::net::IpAddr>,
+}
+
+/// Folds ended flows into a [`Summary`]: memory grows with services and ports, never with flows.
+#[derive(Debug, Default)]
+pub struct SummaryBuilder {
+    services: Vec<ServiceAgg>,
+    unclassified: Traffic,
+    unclassified_ports: HashMap<(u8, u16), Traffic>,
+    unclassified_other: Traffic,
+    totals: Totals,
+}
+
+/// Bound on distinct servers/clients remembered per service (the count saturates there).
+const MAX_DISTINCT_HOSTS: usize = 65_536;
+
+impl SummaryBuilder {
+    /// Adds an ended flow.
+    pub fn add(&mut self, flow: &FlowRecord, classifier: &Classifier) {
+        self.totals.flows += 1;
+        match flow.key.protocol {
+            protocol::TCP => self.totals.tcp_flows += 1,
+            protocol::UDP => self.totals.udp_flows += 1,
+            _ => self.totals.icmp_flows += 1,
+        }
+        let Some(id) = flow.class.service else {
+            self.unclassified.add(flow);
+            let key = (
+                flow.key.protocol,
+                flow.icmp_type.map_or(flow.server().1, u16::from),
+            );
+            if let Some(t) = self.unclassified_ports.get_mut(&key) {
+                t.add(flow);
+            } else if self.unclassified_ports.len() < MAX_UNCLASSIFIED_PORTS {
+                self.unclassified_ports.entry(key).or_default().add(flow);
+            } else {
+                self.unclassified_other.add(flow);
+            }
+            return;
+        };
+        self.totals.rds_flows += 1;
+        self.totals.rds_packets += flow.packets();
+        self.totals.rds_bytes += flow.ip_bytes();
+        let index = usize::from(id.0);
+        if self.services.len() <= index {
+            self.services.resize_with(index + 1, ServiceAgg::default);
+        }
+        let Some(agg) = self.services.get_mut(index) else {
+            return;
+        };
+        agg.traffic.add(flow);
+        *agg.conn_states.entry(flow.conn_state()).or_default() += 1;
+        agg.syn_retries += u64::from(flow.syn_retries);
+        *agg.verdicts.entry(flow.class.verdict.as_str()).or_default() += 1;
+        agg.rules.extend(classifier.rules_for(flow).map(|(i, _)| i));
+        if agg.servers.len() < MAX_DISTINCT_HOSTS {
+            agg.servers.insert(flow.server());
+        }
+        if agg.clients.len() < MAX_DISTINCT_HOSTS {
+            agg.clients.insert(flow.client().0);
+        }
+    }
+
+    /// The finished summary.
+    pub fn finish(
+        self,
+        classifier: &Classifier,
+        stats: &Stats,
+        table: &TableStats,
+        config: &FlowTableConfig,
+    ) -> Summary {
+        let mut totals = self.totals;
+        totals.packets = stats.packets;
+        totals.wire_bytes = stats.wire_bytes;
+        totals.ip_packets = stats.ip_packets;
+
+        let services = self
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, agg)| agg.traffic.flows > 0)
+            .filter_map(|(index, agg)| {
+                let service = classifier.services().get(index)?;
+                Some(ServiceSummary {
+                    service: service.name.clone(),
+                    transport: service.transport.to_string(),
+                    ports: service_ports(classifier, &service.rules),
+                    traffic: agg.traffic,
+                    conn_states: agg
+                        .conn_states
+                        .iter()
+                        .map(|(s, n)| (s.as_str().to_string(), *n))
+                        .collect(),
+                    syn_retries: agg.syn_retries,
+                    verdicts: agg
+                        .verdicts
+                        .iter()
+                        .map(|(v, n)| ((*v).to_string(), *n))
+                        .collect(),
+                    rules: agg
+                        .rules
+                        .iter()
+                        .filter_map(|i| classifier.signatures().rules.get(*i))
+                        .map(|r| r.id.clone())
+                        .collect(),
+                    servers: agg.servers.len() as u64,
+                    clients: agg.clients.len() as u64,
+                })
+            })
+            .collect();
+
+        let mut ports: Vec<_> = self.unclassified_ports.into_iter().collect();
+        ports.sort_by(|(ka, a), (kb, b)| {
+            b.flows
+                .cmp(&a.flows)
+                .then(b.packets.cmp(&a.packets))
+                .then(ka.cmp(kb))
+        });
+        let mut rest = self.unclassified_other;
+        let mut top_ports: Vec<PortSummary> = Vec::new();
+        for (n, ((proto, port), traffic)) in ports.into_iter().enumerate() {
+            if n < TOP_UNCLASSIFIED_PORTS {
+                top_ports.push(PortSummary {
+                    transport: protocol_name(proto).into(),
+                    port: Some(port),
+                    traffic,
+                });
+            } else {
+                rest.flows += traffic.flows;
+                rest.packets += traffic.packets;
+                rest.bytes += traffic.bytes;
+                rest.outcomes.answered += traffic.outcomes.answered;
+                rest.outcomes.rejected += traffic.outcomes.rejected;
+                rest.outcomes.unanswered += traffic.outcomes.unanswered;
+            }
+        }
+        if rest.flows > 0 {
+            top_ports.push(PortSummary {
+                transport: "other".into(),
+                port: None,
+                traffic: rest,
+            });
+        }
+
+        let to_map = |counts: &crate::stats::ErrorCounts| {
+            let mut map: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+            for (layer, kind, n) in counts.iter() {
+                map.entry(layer.as_str().into())
+                    .or_default()
+                    .insert(kind.as_str().into(), n);
+            }
+            map
+        };
+        let decode = DecodeSummary {
+            errors: to_map(&stats.decode_errors),
+            anomalies: to_map(&stats.anomalies),
+            truncated_packets: stats.truncated_packets,
+            non_ip: stats
+                .non_ip
+                .iter()
+                .map(|(t, n)| (format!("0x{t:04x}"), *n))
+                .collect(),
+            unsupported_link_types: stats
+                .unsupported_links
+                .iter()
+                .map(|(l, n)| (l.name(), *n))
+                .collect(),
+            other_ip_protocols: stats
+                .other_ip_protocols
+                .iter()
+                .map(|(p, n)| (p.to_string(), *n))
+                .collect(),
+            fragments_attributed: table.fragments_attributed,
+            fragments_orphaned: table.fragments_orphaned,
+            icmp_errors_tied: table.icmp_errors_tied,
+            icmp_errors_untied: table.icmp_errors_untied,
+        };
+        let secs = |d: crate::time::Duration| d.as_secs_f64();
+        let flow_table = FlowTableSummary {
+            max_flows: config.max_flows as u64,
+            peak_flows: table.peak_flows,
+            evicted: table.ended.get(3).copied().unwrap_or_default(),
+            ended: EndReason::ALL
+                .iter()
+                .zip(table.ended.iter())
+                .map(|(r, n)| (r.as_str().to_string(), *n))
+                .collect(),
+            timeouts: [
+                ("tcp", secs(config.tcp_idle)),
+                ("tcp_closed", secs(config.tcp_closed)),
+                ("udp", secs(config.udp_idle)),
+                ("icmp", secs(config.icmp_idle)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        };
+        let capture = CaptureSummary {
+            first_ts: stats.first_ts.map(|t| t.as_secs_f64()),
+            last_ts: stats.last_ts.map(|t| t.as_secs_f64()),
+            duration: match (stats.first_ts, stats.last_ts) {
+                (Some(a), Some(b)) => b.since(a).as_secs_f64(),
+                _ => 0.0,
+            },
+            link_types: stats
+                .link_types
+                .iter()
+                .map(|(l, n)| (l.name(), *n))
+                .collect(),
+            timestamps_backwards: stats.ts_backwards,
+        };
+        Summary {
+            format: "rdsflows-summary",
+            version: SUMMARY_FORMAT_VERSION,
+            status: if stats.input_damaged() {
+                "damaged"
+            } else {
+                "complete"
+            },
+            signatures: classifier.signatures().origin.clone(),
+            inputs: stats
+                .inputs
+                .iter()
+                .map(|i| InputSummary {
+                    path: i.path.clone(),
+                    packets: i.packets,
+                    error: i.error.clone(),
+                })
+                .collect(),
+            capture,
+            totals,
+            services,
+            unclassified: Unclassified {
+                traffic: self.unclassified,
+                top_ports,
+            },
+            decode,
+            flow_table,
+        }
+    }
+}
+
+/// The ports a service's rules list, joined: `3389`, `49152-65535`, `53`.
+fn service_ports(classifier: &Classifier, rules: &[usize]) -> String {
+    let mut ranges: Vec<(u16, u16)> = rules
+        .iter()
+        .filter_map(|i| classifier.signatures().rules.get(*i))
+        .flat_map(|r| r.ports.iter().map(|p| (p.first, p.last)))
+        .collect();
+    ranges.sort_unstable();
+    ranges.dedup();
+    ranges
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Transport name for reports.
+pub fn protocol_name(proto: u8) -> &'static str {
+    match proto {
+        protocol::TCP => "tcp",
+        protocol::UDP => "udp",
+        protocol::ICMP => "icmp",
+        protocol::ICMPV6 => "icmp6",
+        _ => "other",
+    }
+}
+
+impl Transport {
+    /// The IP protocol number.
+    pub fn protocol(self) -> u8 {
+        match self {
+            Self::Tcp => protocol::TCP,
+            Self::Udp => protocol::UDP,
+        }
+    }
+}

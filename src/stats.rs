@@ -1,0 +1,140 @@
+//! Run counters: packets, bytes, what could not be decoded and why, per input. Owns counting;
+//! must not print or log (a flood of bad packets becomes numbers, never a flood of messages).
+
+use std::collections::BTreeMap;
+
+use crate::capture::{LinkType, RawPacket};
+use crate::decode::{DecodeError, DecodeErrorKind, Layer};
+use crate::time::Timestamp;
+
+const KINDS: [DecodeErrorKind; 3] = [
+    DecodeErrorKind::TooShort,
+    DecodeErrorKind::Malformed,
+    DecodeErrorKind::LengthMismatch,
+];
+
+/// Counts of decode problems by layer and kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorCounts([[u64; 3]; 8]);
+
+impl ErrorCounts {
+    /// Counts one error.
+    pub fn add(&mut self, error: DecodeError) {
+        let layer = Layer::ALL
+            .iter()
+            .position(|l| *l == error.layer)
+            .unwrap_or(0);
+        let kind = KINDS.iter().position(|k| *k == error.kind).unwrap_or(0);
+        if let Some(slot) = self.0.get_mut(layer).and_then(|row| row.get_mut(kind)) {
+            *slot += 1;
+        }
+    }
+
+    /// Total of all errors.
+    pub fn total(&self) -> u64 {
+        self.0.iter().flatten().sum()
+    }
+
+    /// Non-zero counts as (layer, kind, count), in a fixed order.
+    pub fn iter(&self) -> impl Iterator<Item = (Layer, DecodeErrorKind, u64)> + '_ {
+        Layer::ALL
+            .iter()
+            .zip(self.0.iter())
+            .flat_map(|(layer, row)| {
+                KINDS
+                    .iter()
+                    .zip(row.iter())
+                    .filter(|(_, n)| **n > 0)
+                    .map(move |(kind, n)| (*layer, *kind, *n))
+            })
+    }
+}
+
+/// What happened to one input file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputStats {
+    /// The path as given (or `-`).
+    pub path: String,
+    /// Frames read from it.
+    pub packets: u64,
+    /// The damage that stopped it early, if any (file, offset and what).
+    pub error: Option<String>,
+}
+
+/// Counters for a whole run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames read.
+    pub packets: u64,
+    /// Bytes on the wire (sum of original frame lengths).
+    pub wire_bytes: u64,
+    /// Bytes the capture kept (sum of captured lengths).
+    pub captured_bytes: u64,
+    /// Frames that carried IP.
+    pub ip_packets: u64,
+    /// Frames cut short by the snapshot length.
+    pub truncated_packets: u64,
+    /// Frames by link type.
+    pub link_types: BTreeMap<LinkType, u64>,
+    /// Non-IP frames by EtherType.
+    pub non_ip: BTreeMap<u16, u64>,
+    /// Frames of link types rdsflows does not decode.
+    pub unsupported_links: BTreeMap<LinkType, u64>,
+    /// Frames that could not be decoded at all, by layer.
+    pub decode_errors: ErrorCounts,
+    /// Frames decoded in part (addresses counted, something after them wrong), by layer.
+    pub anomalies: ErrorCounts,
+    /// IP packets of protocols that make no flow (GRE, ESP, IGMP…), by protocol number.
+    pub other_ip_protocols: BTreeMap<u8, u64>,
+    /// Earliest capture time.
+    pub first_ts: Option<Timestamp>,
+    /// Latest capture time.
+    pub last_ts: Option<Timestamp>,
+    /// Frames whose time was earlier than the one before (merged or stepped clocks).
+    pub ts_backwards: u64,
+    /// Per input file.
+    pub inputs: Vec<InputStats>,
+    prev_ts: Option<Timestamp>,
+}
+
+impl Stats {
+    /// Counters for a run over these inputs (paths as given, in input order).
+    pub fn for_inputs(paths: &[String]) -> Self {
+        Self {
+            inputs: paths
+                .iter()
+                .map(|path| InputStats {
+                    path: path.clone(),
+                    ..InputStats::default()
+                })
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Counts a frame as read.
+    pub fn count_frame(&mut self, packet: &RawPacket<'_>) {
+        self.packets += 1;
+        self.wire_bytes += u64::from(packet.orig_len);
+        self.captured_bytes += packet.data.len() as u64;
+        if packet.is_truncated() {
+            self.truncated_packets += 1;
+        }
+        *self.link_types.entry(packet.link).or_default() += 1;
+        let ts = packet.ts;
+        self.first_ts = Some(self.first_ts.map_or(ts, |t| t.min(ts)));
+        self.last_ts = Some(self.last_ts.map_or(ts, |t| t.max(ts)));
+        if self.prev_ts.is_some_and(|prev| ts < prev) {
+            self.ts_backwards += 1;
+        }
+        self.prev_ts = Some(ts);
+        if let Some(input) = self.inputs.get_mut(packet.pos.file as usize) {
+            input.packets += 1;
+        }
+    }
+
+    /// True when some input was damaged or unreadable.
+    pub fn input_damaged(&self) -> bool {
+        self.inputs.iter().any(|i| i.error.is_some())
+    }
+}
