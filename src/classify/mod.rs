@@ -257,3 +257,128 @@ impl Classifier {
             .map(|s| s.name.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::PacketPos;
+    use crate::flow::FlowKey;
+
+    const CLIENT: [u8; 4] = [10, 1, 2, 21];
+    const SERVER: [u8; 4] = [10, 1, 2, 30];
+
+    /// A TCP flow client -> server:port; `from_syn`: the SYN was seen (the server side is known).
+    fn flow(port: u16, from_syn: bool, at_secs: i64) -> FlowRecord {
+        let (key, side) = FlowKey::new(
+            IpAddr::from(CLIENT),
+            50_123,
+            IpAddr::from(SERVER),
+            port,
+            protocol::TCP,
+        );
+        let mut record = FlowRecord::new(
+            key,
+            side,
+            false,
+            Timestamp::from_parts(at_secs, 0),
+            PacketPos::default(),
+        );
+        if from_syn {
+            record.client_isn = Some(1);
+        }
+        record
+    }
+
+    fn classifier() -> Classifier {
+        Classifier::new(SignatureSet::builtin())
+    }
+
+    fn name(c: &Classifier, f: &FlowRecord) -> Option<String> {
+        c.service_name(f).map(str::to_string)
+    }
+
+    /// An ept_map response header (DCE/RPC PTYPE 2) as the endpoint mapper sends it.
+    const EPM_RESPONSE: [u8; 16] = [5, 0, 2, 3, 0x10, 0, 0, 0, 0x8c, 0, 0, 0, 2, 0, 0, 0];
+    /// A bind header (PTYPE 11).
+    const BIND: [u8; 16] = [5, 0, 11, 3, 0x10, 0, 0, 0, 0x74, 0, 0, 0, 2, 0, 0, 0];
+
+    #[test]
+    fn well_known_port_classifies_as_likely() {
+        let mut c = classifier();
+        let mut f = flow(3389, true, 0);
+        c.on_new_flow(&mut f);
+        assert_eq!(name(&c, &f).as_deref(), Some("rdp"));
+        assert_eq!(f.class.verdict, Verdict::Likely);
+        assert!(
+            c.rules_for(&f).count() >= 3,
+            "every RDP rule that lists 3389"
+        );
+    }
+
+    #[test]
+    fn dynamic_port_alone_is_not_rpc() {
+        let mut c = classifier();
+        let mut f = flow(49_700, true, 0);
+        c.on_new_flow(&mut f);
+        assert_eq!(name(&c, &f), None);
+        assert_eq!(f.class.verdict, Verdict::NotRds);
+    }
+
+    #[test]
+    fn dynamic_port_after_an_epm_answer_is_rpc() {
+        let mut c = classifier();
+        let mut epm = flow(135, true, 0);
+        c.on_new_flow(&mut epm);
+        c.on_payload(&mut epm, Direction::ToClient, &EPM_RESPONSE);
+        let mut f = flow(49_700, true, 1);
+        c.on_new_flow(&mut f);
+        assert_eq!(name(&c, &f).as_deref(), Some("rpc-dynamic"));
+        assert_eq!(f.class.verdict, Verdict::Likely);
+        // The same port without the SYN (midstream: who is the server?) stays unclassified.
+        let mut midstream = flow(49_701, false, 1);
+        c.on_new_flow(&mut midstream);
+        assert_eq!(name(&c, &midstream), None);
+        // An answer long ago does not vouch for a connection now.
+        let mut late = flow(49_702, true, 3600);
+        c.on_new_flow(&mut late);
+        assert_eq!(name(&c, &late), None);
+    }
+
+    #[test]
+    fn dcerpc_bind_on_a_dynamic_port_is_rpc_with_certainty() {
+        let mut c = classifier();
+        let mut f = flow(49_800, true, 0);
+        c.on_new_flow(&mut f);
+        c.on_payload(&mut f, Direction::ToServer, &BIND);
+        assert_eq!(name(&c, &f).as_deref(), Some("rpc-dynamic"));
+        assert_eq!(f.class.verdict, Verdict::Certain);
+        // In the legacy range (before Windows Server 2008) the same bind names the legacy service.
+        let mut old = flow(1032, true, 0);
+        c.on_new_flow(&mut old);
+        c.on_payload(&mut old, Direction::ToServer, &BIND);
+        assert_eq!(name(&c, &old).as_deref(), Some("rpc-dynamic-legacy"));
+    }
+
+    #[test]
+    fn payload_checks_stop_after_the_bound() {
+        let mut c = classifier().with_inspect_packets(1);
+        let mut f = flow(49_900, true, 0);
+        c.on_new_flow(&mut f);
+        c.on_payload(&mut f, Direction::ToServer, b"not rpc at all");
+        c.on_payload(&mut f, Direction::ToServer, &BIND);
+        assert_eq!(
+            name(&c, &f),
+            None,
+            "the second packet is past the inspection bound"
+        );
+    }
+
+    #[test]
+    fn service_ports_cover_the_single_port_rules() {
+        let ports = classifier().service_ports();
+        assert!(ports.contains(protocol::TCP, 3389));
+        assert!(ports.contains(protocol::UDP, 3391));
+        assert!(ports.contains(protocol::TCP, 5504));
+        assert!(!ports.contains(protocol::TCP, 49_700));
+    }
+}
