@@ -41,6 +41,14 @@ pub struct AnalyzeArgs {
     /// read as one stream in timestamp order.
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,
+    /// Options shared with live capture.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options every analysis takes, from files or live.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
     /// Use this signature file instead of the built-in RDS port and role map.
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
@@ -101,7 +109,7 @@ mod tests {
         let Command::Analyze(args) = cli.command else {
             panic!()
         };
-        assert_eq!(args.tcp_timeout, Duration::from_secs(3600));
+        assert_eq!(args.common.tcp_timeout, Duration::from_secs(3600));
         assert!(
             Cli::try_parse_from(["rdsflows", "analyze", "x.pcap", "--udp-timeout", "soon"])
                 .is_err()

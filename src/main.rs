@@ -11,7 +11,7 @@ use rdsflows::capture::file::open_inputs;
 use rdsflows::capture::PacketSource;
 use rdsflows::classify::signature::SignatureSet;
 use rdsflows::classify::Classifier;
-use rdsflows::cli::{AnalyzeArgs, Cli, Command, GenerateArgs};
+use rdsflows::cli::{AnalyzeArgs, Cli, Command, CommonArgs, GenerateArgs};
 use rdsflows::error::Error;
 use rdsflows::flow::FlowTableConfig;
 use rdsflows::report::progress::Progress;
@@ -105,6 +105,34 @@ impl AtomicFile {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
+    let (mut source, open_errors) = open_inputs(&args.captures);
+    let inputs: Vec<String> = source
+        .inputs()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if open_errors.len() >= inputs.len() {
+        return Err(Error::NoInput(open_errors.iter().map(ToString::to_string).collect()).into());
+    }
+    let total = source.bytes_total();
+    let progress = Progress::new(total, args.common.quiet);
+    let damage: Vec<(String, String)> = open_errors
+        .iter()
+        .map(|e| (e.path.display().to_string(), e.to_string()))
+        .collect();
+    run_and_report(&mut source, &inputs, &damage, &args.common, &progress)
+}
+
+/// Runs the pipeline over any packet source with the common options, writes every output the
+/// user asked for, and returns the exit status. `damage` lists inputs that failed before the
+/// run (path, message). Shared by `analyze` and live capture.
+fn run_and_report(
+    source: &mut dyn PacketSource,
+    inputs: &[String],
+    damage: &[(String, String)],
+    args: &CommonArgs,
+    progress: &Progress,
+) -> Result<u8, Failure> {
     let stdout_users = [&args.json, &args.flows]
         .iter()
         .filter(|o| o.as_deref().is_some_and(is_stdout))
@@ -128,16 +156,6 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
         icmp_idle: args.icmp_timeout,
     };
 
-    let (mut source, open_errors) = open_inputs(&args.captures);
-    let inputs: Vec<String> = source
-        .inputs()
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    if open_errors.len() >= inputs.len() {
-        return Err(Error::NoInput(open_errors.iter().map(ToString::to_string).collect()).into());
-    }
-
     let stdout = io::stdout();
     let mut flows_file = match &args.flows {
         Some(path) if !is_stdout(path) => Some(AtomicFile::create(path)?),
@@ -149,29 +167,26 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
         (Some(_), None) => Some(&mut stdout_lock),
         (None, None) => None,
     };
-    let progress = Progress::new(source.bytes_total(), args.quiet);
     let mut summary = pipeline::run(
-        &mut source,
-        &inputs,
+        source,
+        inputs,
         &mut classifier,
         table_config,
         flows_out,
-        &progress,
+        progress,
     )?;
     // Inputs that could not even be opened are damage too, reported on their own line.
-    for error in &open_errors {
-        let path = error.path.display().to_string();
-        let message = Some(error.to_string());
+    for (path, message) in damage {
         match summary
             .inputs
             .iter_mut()
-            .find(|i| i.path == path && i.error.is_none())
+            .find(|i| &i.path == path && i.error.is_none())
         {
-            Some(input) => input.error = message,
+            Some(input) => input.error = Some(message.clone()),
             None => summary.inputs.push(rdsflows::report::InputSummary {
-                path,
+                path: path.clone(),
                 packets: 0,
-                error: message,
+                error: Some(message.clone()),
             }),
         }
         summary.status = "damaged";
