@@ -11,7 +11,7 @@ use crate::time::{parse_duration, Duration};
 pub const EXIT_CODES: &str = "\
 Exit status:
   0  complete: every input was read to its end (malformed packets are counted, not fatal)
-  1  reserved for --fail-on (observed versus expected checks)
+  1  complete, and --fail-on found what it was asked to fail on
   2  could not run: bad arguments, invalid signature file, no readable input, output not writable
   3  complete but some input was damaged: what came before the damage was analysed and reported";
 
@@ -30,8 +30,35 @@ pub enum Command {
     /// Read captures (pcap, pcapng, Network Monitor, optionally .gz) and summarise their RDS flows.
     #[command(after_help = EXIT_CODES)]
     Analyze(AnalyzeArgs),
+    /// Infer each host's RDS role from captures and write an editable deployment file.
+    Roles(RolesArgs),
     /// Write one of the built-in synthetic captures (the bundled samples are made with it).
     Generate(GenerateArgs),
+}
+
+/// What `--fail-on` can make fatal for scripts and change checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// An expected flow was rejected or unanswered.
+    Blocked,
+    /// A flow the roles do not call for was seen (warning or high severity).
+    Unexpected,
+    /// A required expected flow was not seen at all.
+    Missing,
+}
+
+/// Options of `roles`.
+#[derive(Debug, Args)]
+pub struct RolesArgs {
+    /// Capture files, directories, or - for standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Write the deployment file here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Options shared with every analysis.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Options of `analyze`.
@@ -49,6 +76,16 @@ pub struct AnalyzeArgs {
 /// Options every analysis takes, from files or live.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
+    /// The deployment: hosts and networks by RDS role, and options (TOML; see
+    /// samples/rds-deployment.toml). Without it, roles are inferred from the traffic.
+    #[arg(long, value_name = "FILE")]
+    pub deployment: Option<PathBuf>,
+    /// Exit with status 1 when the verdict finds any of these (comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub fail_on: Vec<FailOn>,
+    /// Colour in the human summary: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
     /// Use this signature file instead of the built-in RDS port and role map.
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
@@ -79,6 +116,17 @@ pub struct CommonArgs {
     /// No progress bar and no human summary (JSON outputs are still written).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// When to colour the human summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Options of `generate`.

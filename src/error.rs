@@ -12,6 +12,9 @@ pub enum Error {
     /// The signature file is unreadable or invalid (the message names file, line and field).
     #[error("{0}")]
     Signatures(#[from] SignatureError),
+    /// The deployment file is unreadable or invalid (file, line, field and the fix).
+    #[error("{0}")]
+    Deployment(#[from] crate::deployment::DeploymentError),
     /// An output file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Output {

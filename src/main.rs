@@ -1,7 +1,7 @@
 //! The `rdsflows` binary: parse arguments, run, map the outcome to an exit code. The only place
 //! that decides exit codes and prints fatal errors.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,16 +10,24 @@ use clap::Parser;
 use rdsflows::capture::file::open_inputs;
 use rdsflows::capture::PacketSource;
 use rdsflows::classify::signature::SignatureSet;
+use rdsflows::classify::signature::Transport;
 use rdsflows::classify::Classifier;
-use rdsflows::cli::{AnalyzeArgs, Cli, Command, CommonArgs, GenerateArgs};
+use rdsflows::cli::{
+    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, GenerateArgs, RolesArgs,
+};
+use rdsflows::deployment::Deployment;
 use rdsflows::error::Error;
 use rdsflows::flow::FlowTableConfig;
 use rdsflows::report::progress::Progress;
 use rdsflows::report::{json, text};
+use rdsflows::verdict::infer::infer;
+use rdsflows::verdict::{evaluate, EdgeStatus, Severity, VerdictReport};
 use rdsflows::{pipeline, synth};
 
 /// Exit status: complete.
 const EXIT_COMPLETE: u8 = 0;
+/// Exit status: complete, and `--fail-on` found what it names.
+const EXIT_FAIL_ON: u8 = 1;
 /// Exit status: could not run.
 const EXIT_FATAL: u8 = 2;
 /// Exit status: complete, but some input was damaged.
@@ -29,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Roles(args) => roles(args),
         Command::Generate(args) => generate(args),
     };
     match result {
@@ -147,14 +156,21 @@ fn run_and_report(
         Some(path) => SignatureSet::load(path).map_err(Error::from)?,
         None => SignatureSet::builtin(),
     };
-    let mut classifier = Classifier::new(signatures).with_inspect_packets(args.inspect_packets);
-    let table_config = FlowTableConfig {
-        max_flows: args.max_flows,
-        tcp_idle: args.tcp_timeout,
-        tcp_closed: args.tcp_closed_timeout,
-        udp_idle: args.udp_timeout,
-        icmp_idle: args.icmp_timeout,
+    let deployment = match &args.deployment {
+        Some(path) => Some(Deployment::load(path).map_err(Error::from)?),
+        None => None,
     };
+    let mut classifier = Classifier::new(signatures).with_inspect_packets(args.inspect_packets);
+    if let Some(options) = deployment.as_ref().map(|d| d.options) {
+        if options.rdp_port != 3389 {
+            classifier.add_port("rdp", Transport::Tcp, options.rdp_port);
+            classifier.add_port("rdp-udp", Transport::Udp, options.rdp_port);
+        }
+        if let Some(port) = options.wmi_fixed_port {
+            classifier.add_port("wmi", Transport::Tcp, port);
+        }
+    }
+    let table_config = table_config(args);
 
     let stdout = io::stdout();
     let mut flows_file = match &args.flows {
@@ -194,6 +210,16 @@ fn run_and_report(
     if let Some(file) = flows_file {
         file.commit()?;
     }
+    let deployment =
+        deployment.unwrap_or_else(|| infer(&summary.observed, "inferred from the traffic"));
+    let verdict = evaluate(
+        &deployment,
+        classifier.signatures(),
+        &summary.observed,
+        summary.unattributed_flows,
+    );
+    let failed = fail_on_triggered(&args.fail_on, &verdict);
+    summary.verdict = Some(verdict);
 
     match &args.json {
         Some(path) if is_stdout(path) => json::write_summary(&mut stdout_lock, &summary)?,
@@ -210,20 +236,119 @@ fn run_and_report(
     if !args.quiet {
         // The human summary goes to stdout unless a machine format already claimed it.
         if stdout_users == 0 {
-            text::write_summary(&mut stdout_lock, &summary)?;
+            let style = text::Style {
+                color: use_color(args.color, io::stdout().is_terminal()),
+            };
+            text::write_summary(&mut stdout_lock, &summary, style)?;
         } else {
-            text::write_summary(&mut io::stderr().lock(), &summary)?;
+            let style = text::Style {
+                color: use_color(args.color, io::stderr().is_terminal()),
+            };
+            text::write_summary(&mut io::stderr().lock(), &summary, style)?;
         }
     }
     stdout_lock.flush()?;
     for input in summary.inputs.iter().filter_map(|i| i.error.as_ref()) {
         eprintln!("rdsflows: damaged input: {input}");
     }
+    // Damage outranks --fail-on: a verdict over damaged input cannot be trusted either way.
     Ok(if summary.status == "damaged" {
         EXIT_DAMAGED
+    } else if failed {
+        EXIT_FAIL_ON
     } else {
         EXIT_COMPLETE
     })
+}
+
+/// Colour only on a terminal and never with NO_COLOR set (no-color.org), unless forced.
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Whether the verdict has what `--fail-on` names.
+fn fail_on_triggered(fail_on: &[FailOn], verdict: &VerdictReport) -> bool {
+    fail_on.iter().any(|what| match what {
+        FailOn::Blocked => verdict.counts.rejected + verdict.counts.unanswered > 0,
+        FailOn::Unexpected => verdict
+            .unexpected
+            .iter()
+            .any(|u| u.severity >= Severity::Warning),
+        FailOn::Missing => verdict
+            .edges
+            .iter()
+            .any(|e| e.status == EdgeStatus::NotSeen && e.requirement == "required"),
+    })
+}
+
+fn roles(args: RolesArgs) -> Result<u8, Failure> {
+    let (mut source, open_errors) = open_inputs(&args.captures);
+    let inputs: Vec<String> = source
+        .inputs()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if open_errors.len() >= inputs.len() {
+        return Err(Error::NoInput(open_errors.iter().map(ToString::to_string).collect()).into());
+    }
+    let signatures = match &args.common.signatures {
+        Some(path) => SignatureSet::load(path).map_err(Error::from)?,
+        None => SignatureSet::builtin(),
+    };
+    let mut classifier =
+        Classifier::new(signatures).with_inspect_packets(args.common.inspect_packets);
+    let progress = Progress::new(source.bytes_total(), args.common.quiet);
+    let summary = pipeline::run(
+        &mut source,
+        &inputs,
+        &mut classifier,
+        table_config(&args.common),
+        None,
+        &progress,
+    )?;
+    let origin = format!("inferred from {}", inputs.join(", "));
+    let deployment = infer(&summary.observed, &origin);
+    let text = deployment.to_toml();
+    match &args.output {
+        Some(path) => {
+            let mut file = AtomicFile::create(path)?;
+            file.out
+                .write_all(text.as_bytes())
+                .map_err(|source| Error::Output {
+                    path: path.clone(),
+                    source,
+                })?;
+            file.commit()?;
+            eprintln!(
+                "rdsflows: wrote {} inferred hosts to {}",
+                deployment.hosts.len(),
+                path.display()
+            );
+        }
+        None => io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    for error in &open_errors {
+        eprintln!("rdsflows: damaged input: {error}");
+    }
+    Ok(if open_errors.is_empty() && summary.status == "complete" {
+        EXIT_COMPLETE
+    } else {
+        EXIT_DAMAGED
+    })
+}
+
+fn table_config(args: &CommonArgs) -> FlowTableConfig {
+    FlowTableConfig {
+        max_flows: args.max_flows,
+        tcp_idle: args.tcp_timeout,
+        tcp_closed: args.tcp_closed_timeout,
+        udp_idle: args.udp_timeout,
+        icmp_idle: args.icmp_timeout,
+    }
 }
 
 fn generate(args: GenerateArgs) -> Result<u8, Failure> {

@@ -111,6 +111,27 @@ impl Classifier {
         }
     }
 
+    /// Classifies `port` as the named service too (a deployment's custom RDP port, its fixed WMI
+    /// port). Returns false when no rule names that service on that transport.
+    pub fn add_port(&mut self, service: &str, transport: Transport, port: u16) -> bool {
+        let Some(index) = self
+            .services
+            .iter()
+            .position(|s| s.name == service && s.transport == transport)
+        else {
+            return false;
+        };
+        let id = ServiceId(u16::try_from(index).unwrap_or(u16::MAX));
+        let slot = match transport {
+            Transport::Tcp => self.tcp_ports.get_mut(usize::from(port)),
+            Transport::Udp => self.udp_ports.get_mut(usize::from(port)),
+        };
+        if let Some(slot) = slot {
+            *slot = Some(id);
+        }
+        true
+    }
+
     /// Sets how many payload packets per direction the checks see.
     pub fn with_inspect_packets(mut self, packets: u8) -> Self {
         self.inspect_packets = packets;

@@ -810,7 +810,7 @@ fn parse_port(whole: &str, part: &str) -> Result<u16, String> {
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let mut line = 1;
     let mut column = 1;
     for (index, c) in text.char_indices() {
@@ -828,7 +828,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The key in a serde message such as "unknown field `colour`, expected …".
-fn field_named_in(message: &str) -> Option<String> {
+pub(crate) fn field_named_in(message: &str) -> Option<String> {
     [
         "unknown field `",
         "missing field `",
@@ -842,7 +842,7 @@ fn field_named_in(message: &str) -> Option<String> {
 }
 
 /// The bare key at the start of the line holding byte `offset` (`ports = [3389]` gives `ports`).
-fn key_of_line(text: &str, offset: usize) -> Option<String> {
+pub(crate) fn key_of_line(text: &str, offset: usize) -> Option<String> {
     let start = text
         .get(..offset)?
         .rfind('\n')

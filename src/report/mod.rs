@@ -18,6 +18,8 @@ use crate::flow::key::protocol;
 use crate::flow::table::{FlowTableConfig, TableStats};
 use crate::flow::{ConnState, EndReason, FlowRecord, Outcome};
 use crate::stats::Stats;
+use crate::verdict::observed::{ObservedEdge, ObservedEdges};
+use crate::verdict::VerdictReport;
 
 /// Version of the summary JSON format; raised on any incompatible change (documented in `json`).
 pub const SUMMARY_FORMAT_VERSION: u32 = 1;
@@ -233,6 +235,14 @@ pub struct Summary {
     pub decode: DecodeSummary,
     /// Flow table limits and evictions.
     pub flow_table: FlowTableSummary,
+    /// Observed versus expected (set by the caller from `observed` and a deployment).
+    pub verdict: Option<VerdictReport>,
+    /// Flows folded per (client, server, transport, port, service): what the verdict reads.
+    #[serde(skip)]
+    pub observed: Vec<ObservedEdge>,
+    /// Flows that did not fit in the observed-edge table.
+    #[serde(skip)]
+    pub unattributed_flows: u64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -254,6 +264,7 @@ pub struct SummaryBuilder {
     unclassified_ports: HashMap<(u8, u16), Traffic>,
     unclassified_other: Traffic,
     totals: Totals,
+    observed: ObservedEdges,
 }
 
 /// Bound on distinct servers/clients remembered per service (the count saturates there).
@@ -262,6 +273,11 @@ const MAX_DISTINCT_HOSTS: usize = 65_536;
 impl SummaryBuilder {
     /// Adds an ended flow.
     pub fn add(&mut self, flow: &FlowRecord, classifier: &Classifier) {
+        let service = flow
+            .class
+            .service
+            .and_then(|id| classifier.service(id).map(|s| (id.0, s.name.as_str())));
+        self.observed.add(flow, service);
         self.totals.flows += 1;
         match flow.key.protocol {
             protocol::TCP => self.totals.tcp_flows += 1,
@@ -481,6 +497,9 @@ impl SummaryBuilder {
             },
             decode,
             flow_table,
+            verdict: None,
+            unattributed_flows: self.observed.overflow,
+            observed: self.observed.into_sorted(),
         }
     }
 }

@@ -89,7 +89,7 @@ fn traffic_columns(t: &Traffic) -> String {
 ///
 /// # Errors
 /// Any error from the writer.
-pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary) -> io::Result<()> {
+pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) -> io::Result<()> {
     let inputs: Vec<&str> = s.inputs.iter().map(|i| i.path.as_str()).collect();
     writeln!(
         out,
@@ -140,6 +140,10 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary) -> io::Result<
             "DAMAGED INPUT: {} (analysed up to there)",
             input.error.as_deref().unwrap_or_default()
         )?;
+    }
+    if let Some(verdict) = &s.verdict {
+        writeln!(out)?;
+        write_verdict(out, verdict, style)?;
     }
 
     writeln!(out)?;
@@ -279,4 +283,182 @@ mod tests {
         assert_eq!(human_bytes(999), "999 B");
         assert_eq!(human_bytes(1_500_000), "1.5 MB");
     }
+}
+
+/// ANSI styling, only when asked for (a terminal without NO_COLOR, or `--color always`).
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    /// Whether to emit ANSI colour codes.
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn status_label(status: crate::verdict::EdgeStatus, style: Style) -> String {
+    use crate::verdict::EdgeStatus::*;
+    let (text, code) = match status {
+        Working => ("WORKING", "32"),
+        Rejected => ("REJECTED", "1;31"),
+        Unanswered => ("UNANSWERED", "1;33"),
+        NotSeen => ("NOT SEEN", "2"),
+    };
+    style.paint(code, &format!("{text:<10}"))
+}
+
+fn evidence_text(e: &crate::verdict::EdgeEvidence) -> String {
+    let mut parts = vec![format!(
+        "{} flow{}",
+        group(e.flows),
+        if e.flows == 1 { "" } else { "s" }
+    )];
+    if e.syn_retries > 0 {
+        parts.push(format!("{} SYN retries", group(e.syn_retries)));
+    }
+    if e.rejected + e.icmp_rejected > 0 && e.answered > 0 {
+        parts.push(format!("{} rejected", e.rejected + e.icmp_rejected));
+    }
+    if e.packets_to_server + e.packets_to_client > 0 {
+        parts.push(format!(
+            "{}/{} pkts, {}",
+            group(e.packets_to_server),
+            group(e.packets_to_client),
+            human_bytes(e.bytes_to_server + e.bytes_to_client)
+        ));
+    }
+    if let (Some(first), Some(last)) = (e.first_seen, e.last_seen) {
+        let t = |s: f64| format_utc(Timestamp::from_nanos((s * 1e9) as i64));
+        let (first, last) = (t(first), t(last));
+        let last_time = last.get(11..).unwrap_or(&last);
+        parts.push(format!("{first}–{last_time}"));
+    }
+    parts.join(", ")
+}
+
+/// Writes the verdict: headline, expected edges grouped by role pair, then the unexpected.
+///
+/// # Errors
+/// Any error from the writer.
+pub fn write_verdict<W: Write + ?Sized>(
+    out: &mut W,
+    v: &crate::verdict::VerdictReport,
+    style: Style,
+) -> io::Result<()> {
+    use crate::verdict::{EdgeStatus, Severity};
+    let d = &v.deployment;
+    let source = if d.inferred {
+        format!(
+            "roles inferred from the traffic ({} hosts; check them with `rdsflows roles`)",
+            d.hosts.len()
+        )
+    } else {
+        format!(
+            "{} ({} hosts, {} networks)",
+            d.origin,
+            d.hosts.len(),
+            d.networks.len()
+        )
+    };
+    writeln!(
+        out,
+        "{} — deployment: {source}",
+        style.paint("1", "Verdict")
+    )?;
+    let c = &v.counts;
+    writeln!(
+        out,
+        "  {} expected flows: {} working, {} rejected, {} unanswered, {} not seen; {} unexpected ({} high)",
+        c.expected,
+        style.paint("32", &c.working.to_string()),
+        style.paint("1;31", &c.rejected.to_string()),
+        style.paint("1;33", &c.unanswered.to_string()),
+        c.not_seen,
+        c.unexpected,
+        style.paint(if c.unexpected_high > 0 { "1;31" } else { "0" }, &c.unexpected_high.to_string()),
+    )?;
+    let mut group_key = None;
+    for edge in &v.edges {
+        let key = (edge.from_role, edge.to_role);
+        if group_key != Some(key) {
+            group_key = Some(key);
+            writeln!(out)?;
+            writeln!(out, "{} → {}", edge.from_role, edge.to_role)?;
+        }
+        let flow = format!("{} → {}", edge.from, edge.to);
+        let service = format!("{} {}/{}", edge.service, edge.transport, edge.ports);
+        write!(
+            out,
+            "  {} {service:<28} {flow}",
+            status_label(edge.status, style)
+        )?;
+        if edge.status != EdgeStatus::NotSeen {
+            write!(out, "  [{}]", evidence_text(&edge.evidence))?;
+        }
+        writeln!(out)?;
+        if let Some(hint) = edge
+            .hint
+            .as_ref()
+            .filter(|_| edge.status != EdgeStatus::NotSeen)
+        {
+            writeln!(out, "             ↳ {hint}")?;
+        }
+    }
+    if c.not_seen > 0 {
+        writeln!(
+            out,
+            "\n  NOT SEEN: not needed while the capture ran, or the capture point does not see the path; not proof of a block."
+        )?;
+    }
+    writeln!(out)?;
+    if v.unexpected.is_empty() {
+        writeln!(out, "Unexpected: none")?;
+    } else {
+        writeln!(
+            out,
+            "{}",
+            style.paint("1", "Unexpected (traffic the roles do not call for)")
+        )?;
+    }
+    for u in &v.unexpected {
+        let (label, code) = match u.severity {
+            Severity::High => ("HIGH", "1;31"),
+            Severity::Warning => ("WARNING", "33"),
+            Severity::Info => ("INFO", "2"),
+        };
+        let service = u.service.as_deref().unwrap_or("unlisted");
+        writeln!(
+            out,
+            "  {} {service} {}/{} {} → {}  [{}]",
+            style.paint(code, &format!("{label:<7}")),
+            u.transport,
+            u.port,
+            u.from,
+            u.to,
+            evidence_text(&u.evidence)
+        )?;
+        writeln!(out, "          ↳ {}", u.reason)?;
+        if u.evidence.clients.len() > 1
+            || matches!(
+                u.from.as_str(),
+                "external (internet)" | "other internal addresses"
+            )
+        {
+            writeln!(out, "          clients: {}", u.evidence.clients.join(", "))?;
+        }
+    }
+    if v.unattributed_flows > 0 {
+        writeln!(
+            out,
+            "  ({} flows beyond the observed-edge bound were not attributed)",
+            group(v.unattributed_flows)
+        )?;
+    }
+    Ok(())
 }

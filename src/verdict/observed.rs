@@ -1,0 +1,151 @@
+//! Observed edges: flows folded per (client, server, transport, server port, service), the unit
+//! the verdict compares with what the deployment expects. Owns the folding and its memory bound;
+//! must not judge anything.
+
+use std::net::IpAddr;
+
+use hashbrown::HashMap;
+
+use crate::flow::{FlowRecord, Outcome};
+use crate::time::Timestamp;
+
+/// Bound on distinct observed edges; beyond it flows are counted but not attributed (a scan of
+/// millions of host pairs must not exhaust memory).
+pub const MAX_OBSERVED_EDGES: usize = 262_144;
+
+/// What one (client, server, transport, port, service) carried.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObservedEdge {
+    /// The client (originator).
+    pub client: IpAddr,
+    /// The server (responder).
+    pub server: IpAddr,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// The server port.
+    pub server_port: u16,
+    /// The classified service, if any.
+    pub service: Option<String>,
+    /// Flows.
+    pub flows: u64,
+    /// SYNs repeated within unanswered or rejected attempts.
+    pub syn_retries: u64,
+    /// Flows answered.
+    pub answered: u64,
+    /// Flows refused by RST.
+    pub rejected: u64,
+    /// Flows refused by an ICMP unreachable.
+    pub icmp_rejected: u64,
+    /// Where the ICMP errors came from (the first one seen).
+    pub icmp_from: Option<IpAddr>,
+    /// Flows with no answer.
+    pub unanswered: u64,
+    /// First packet.
+    pub first_seen: Timestamp,
+    /// Last packet.
+    pub last_seen: Timestamp,
+    /// Packets to the server, to the client.
+    pub packets: [u64; 2],
+    /// IP bytes to the server, to the client.
+    pub bytes: [u64; 2],
+}
+
+impl ObservedEdge {
+    fn add(&mut self, flow: &FlowRecord) {
+        self.flows += 1;
+        self.syn_retries += u64::from(flow.syn_retries);
+        match flow.outcome() {
+            Outcome::Answered => self.answered += 1,
+            Outcome::Rejected if flow.icmp_reject.is_some() && flow.to_client().packets == 0 => {
+                self.icmp_rejected += 1;
+                self.icmp_from = self.icmp_from.or(flow.icmp_reject.map(|r| r.from));
+            }
+            Outcome::Rejected => self.rejected += 1,
+            Outcome::Unanswered => self.unanswered += 1,
+        }
+        self.first_seen = self.first_seen.min(flow.first_seen);
+        self.last_seen = self.last_seen.max(flow.last_seen);
+        self.packets[0] += flow.to_server().packets;
+        self.packets[1] += flow.to_client().packets;
+        self.bytes[0] += flow.to_server().ip_bytes;
+        self.bytes[1] += flow.to_client().ip_bytes;
+    }
+}
+
+type EdgeKey = (IpAddr, IpAddr, u8, u16, Option<u16>);
+
+/// Folds ended flows into observed edges.
+#[derive(Debug, Default)]
+pub struct ObservedEdges {
+    edges: HashMap<EdgeKey, ObservedEdge>,
+    /// Flows that could not be attributed because the bound was reached.
+    pub overflow: u64,
+}
+
+impl ObservedEdges {
+    /// Adds an ended flow; `service` is its classified service name.
+    pub fn add(&mut self, flow: &FlowRecord, service: Option<(u16, &str)>) {
+        let (client, _) = flow.client();
+        let (server, port) = flow.server();
+        let port = flow.icmp_type.map_or(port, u16::from);
+        let key = (
+            client,
+            server,
+            flow.key.protocol,
+            port,
+            service.map(|(id, _)| id),
+        );
+        if let Some(edge) = self.edges.get_mut(&key) {
+            edge.add(flow);
+            return;
+        }
+        if self.edges.len() >= MAX_OBSERVED_EDGES {
+            self.overflow += 1;
+            return;
+        }
+        let mut edge = ObservedEdge {
+            client,
+            server,
+            protocol: flow.key.protocol,
+            server_port: port,
+            service: service.map(|(_, name)| name.to_owned()),
+            flows: 0,
+            syn_retries: 0,
+            answered: 0,
+            rejected: 0,
+            icmp_rejected: 0,
+            icmp_from: None,
+            unanswered: 0,
+            first_seen: flow.first_seen,
+            last_seen: flow.last_seen,
+            packets: [0; 2],
+            bytes: [0; 2],
+        };
+        edge.add(flow);
+        self.edges.insert(key, edge);
+    }
+
+    /// The edges, in a stable order (first seen, then addresses and ports).
+    pub fn into_sorted(self) -> Vec<ObservedEdge> {
+        let mut edges: Vec<ObservedEdge> = self.edges.into_values().collect();
+        edges.sort_by(|a, b| {
+            (
+                a.first_seen,
+                a.client,
+                a.server,
+                a.protocol,
+                a.server_port,
+                &a.service,
+            )
+                .cmp(&(
+                    b.first_seen,
+                    b.client,
+                    b.server,
+                    b.protocol,
+                    b.server_port,
+                    &b.service,
+                ))
+        });
+        edges
+    }
+}
