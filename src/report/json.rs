@@ -17,6 +17,22 @@
 //! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`} |
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
 //! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
+//! | `verdict` | observed versus expected, below |
+//!
+//! `verdict`:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `deployment` | `origin` (file path or "inferred from the traffic"), `inferred`, `hosts[]` {`name`, `addresses`, `roles`, `inferred[]` {`role`, `confidence` (low, medium, high), `evidence[]`}}, `networks[]` {`name`, `cidr`, `role`}, `options` {every deployment option} |
+//! | `counts` | `expected`, `working`, `rejected`, `unanswered`, `not_seen`, `unexpected`, `unexpected_high` |
+//! | `edges[]` | `from`, `from_role`, `to`, `to_role`, `service`, `transport`, `ports`, `rules` [ids], `sources` [reference sections], `requirement` (required, conditional), `status` (working, rejected, unanswered, not_seen), `hint` or null, `evidence` |
+//! | `unexpected[]` | `kind` (rds_service, unlisted_port), `severity` (info, warning, high), `from`, `from_roles`, `to`, `to_roles`, `service` or null, `transport`, `port`, `reason`, `evidence` |
+//! | `unattributed_flows` | flows beyond the observed-edge bound (262,144 host pairs and ports) |
+//!
+//! `evidence`: `flows`, `syn_retries`, `answered`, `rejected` (TCP reset), `icmp_rejected`,
+//! `unanswered`, `first_seen`, `last_seen` (seconds since the epoch, null when not seen),
+//! `packets_to_server`, `packets_to_client`, `bytes_to_server`, `bytes_to_client`, `clients` (up to
+//! 10 addresses), `icmp_from`, `ports` (server ports seen, up to 10).
 //!
 //! Layers: link, vlan, pppoe, ip, ipv6_ext, tcp, udp, icmp. Kinds: too_short, malformed,
 //! length_mismatch. An outcome is `answered` (the responder sent a SYN+ACK, or anything on UDP),
