@@ -132,12 +132,19 @@ pub enum ColorChoice {
 /// Options of `generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Which capture: rds-deployment, rds-firewall-misconfigured or rds-incident.
+    /// Which capture: rds-deployment, rds-firewall-misconfigured, rds-incident, or syn-flood
+    /// (a SYN scan of `--flows` distinct flows with rds-deployment woven in, streamed).
     #[arg(value_name = "SCENARIO")]
     pub scenario: String,
-    /// Where to write the pcap.
-    #[arg(short, long, value_name = "FILE")]
+    /// Where to write the pcap (- for standard output).
+    #[arg(short, long, value_name = "FILE|-")]
     pub output: PathBuf,
+    /// For syn-flood: how many distinct flows.
+    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
+    pub flows: u64,
+    /// For syn-flood: the random seed (same seed, same bytes).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[cfg(test)]

@@ -220,6 +220,7 @@ fn run_and_report(
     );
     let failed = fail_on_triggered(&args.fail_on, &verdict);
     summary.verdict = Some(verdict);
+    summary.resources.peak_rss_bytes = peak_rss_bytes();
 
     match &args.json {
         Some(path) if is_stdout(path) => json::write_summary(&mut stdout_lock, &summary)?,
@@ -352,19 +353,37 @@ fn table_config(args: &CommonArgs) -> FlowTableConfig {
 }
 
 fn generate(args: GenerateArgs) -> Result<u8, Failure> {
+    let fail = |source| Error::Output {
+        path: args.output.clone(),
+        source,
+    };
+    if args.scenario == "syn-flood" {
+        let written = if is_stdout(&args.output) {
+            synth::flood::write_syn_flood(args.flows, args.seed, io::stdout().lock())?
+        } else {
+            let mut file = AtomicFile::create(&args.output)?;
+            let written = synth::flood::write_syn_flood(args.flows, args.seed, &mut file.out)
+                .map_err(fail)?;
+            file.commit()?;
+            written
+        };
+        eprintln!(
+            "rdsflows: wrote {written} packets ({} flood flows) to {}",
+            args.flows,
+            args.output.display()
+        );
+        return Ok(EXIT_COMPLETE);
+    }
     let Some(frames) = synth::generate(&args.scenario) else {
         return Err(Error::Usage(format!(
-            "unknown scenario '{}'; known: {}",
+            "unknown scenario '{}'; known: {}, syn-flood",
             args.scenario,
             synth::scenario_names().join(", ")
         ))
         .into());
     };
     let mut file = AtomicFile::create(&args.output)?;
-    synth::write_pcap(&frames, &mut file.out).map_err(|source| Error::Output {
-        path: args.output.clone(),
-        source,
-    })?;
+    synth::write_pcap(&frames, &mut file.out).map_err(fail)?;
     file.commit()?;
     eprintln!(
         "rdsflows: wrote {} packets to {}",
@@ -372,4 +391,12 @@ fn generate(args: GenerateArgs) -> Result<u8, Failure> {
         args.output.display()
     );
     Ok(EXIT_COMPLETE)
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), for the summary's resource line.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -239,22 +239,46 @@ fn fragment_of(ip: &LaxIpSlice<'_>) -> Option<Fragment> {
                 first: offset == 0,
             })
         }
-        LaxIpSlice::Ipv6(v6) => v6
-            .extensions()
-            .clone()
-            .into_iter()
-            .find_map(|ext| match ext {
-                etherparse::Ipv6ExtensionSlice::Fragment(frag) => {
-                    let offset = frag.fragment_offset().value();
-                    (frag.more_fragments() || offset != 0).then(|| Fragment {
-                        id: frag.identification(),
-                        first: offset == 0,
-                    })
-                }
-                _ => None,
-            }),
+        LaxIpSlice::Ipv6(v6) => {
+            let first = v6.extensions().first_header()?;
+            ipv6_fragment(first, v6.extensions().slice())
+        }
     }
 }
+
+/// Finds the Fragment header in a chain of IPv6 extension headers (RFC 8200 section 4) by
+/// walking the raw bytes with checked access. etherparse's extension iterator is not used: on a
+/// chain cut short in lax mode it builds slices without checking their length (found by the
+/// pipeline fuzz target; regression test `ipv6_extension_chain_cut_short_is_safe`).
+fn ipv6_fragment(mut next: IpNumber, mut chain: &[u8]) -> Option<Fragment> {
+    for _ in 0..MAX_IPV6_EXTENSIONS {
+        let len = match next {
+            IpNumber::IPV6_FRAGMENTATION_HEADER => {
+                // RFC 8200 4.5: next header, reserved, offset (13 bits) + M flag, identification.
+                let &[_, _, hi, lo, i0, i1, i2, i3] = chain.first_chunk::<8>()?;
+                let offset_flags = u16::from_be_bytes([hi, lo]);
+                let offset = offset_flags >> 3;
+                let more = offset_flags & 1 != 0;
+                return (more || offset != 0).then_some(Fragment {
+                    id: u32::from_be_bytes([i0, i1, i2, i3]),
+                    first: offset == 0,
+                });
+            }
+            // RFC 4302 2.2: the AH length counts 4-byte words, minus 2.
+            IpNumber::AUTHENTICATION_HEADER => (usize::from(*chain.get(1)?) + 2) * 4,
+            IpNumber::IPV6_HEADER_HOP_BY_HOP
+            | IpNumber::IPV6_ROUTE_HEADER
+            | IpNumber::IPV6_DESTINATION_OPTIONS => (usize::from(*chain.get(1)?) + 1) * 8,
+            _ => return None,
+        };
+        next = IpNumber(*chain.first()?);
+        chain = chain.get(len..)?;
+    }
+    None
+}
+
+/// IPv6 extension headers walked at most (a longer chain is not a fragment we attribute).
+const MAX_IPV6_EXTENSIONS: usize = 16;
 
 fn decode_transport(
     protocol: IpNumber,

@@ -232,3 +232,36 @@ fn arp_is_non_ip() {
         Ok(Decoded::NonIp(0x0806))
     );
 }
+
+#[test]
+fn ipv6_extension_chain_cut_short_is_safe() {
+    // Found by the pipeline fuzz target: IPv6 (raw link) claiming 100 payload bytes of a
+    // hop-by-hop chain when only 46 follow. etherparse's extension iterator built an
+    // out-of-bounds slice here; the decoder now walks the chain itself.
+    let hex = "698b155d00640008021500150000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000350000000000000000150000";
+    let frame: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    for len in 0..=frame.len() {
+        let _ = decode(&raw(LinkType::RAW, &frame[..len], frame.len()));
+    }
+}
+
+#[test]
+fn ipv6_fragment_header_is_found_after_other_extensions() {
+    // hop-by-hop (8 bytes) -> fragment (offset 0, M set, id 0x01020304) -> UDP
+    let mut chain = vec![44, 0, 1, 4, 0, 0, 0, 0];
+    chain.extend_from_slice(&[17, 0, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04]);
+    let f = ipv6_fragment(IpNumber::IPV6_HEADER_HOP_BY_HOP, &chain).unwrap();
+    assert_eq!((f.id, f.first), (0x0102_0304, true));
+    // Mutation: offset 1 (8 bytes), M clear: the last fragment.
+    chain[10..12].copy_from_slice(&(1u16 << 3).to_be_bytes());
+    assert_eq!(
+        ipv6_fragment(IpNumber::IPV6_HEADER_HOP_BY_HOP, &chain).map(|f| f.first),
+        Some(false)
+    );
+    for len in 0..chain.len() {
+        let _ = ipv6_fragment(IpNumber::IPV6_HEADER_HOP_BY_HOP, &chain[..len]);
+    }
+}

@@ -6,6 +6,10 @@
 use std::net::IpAddr;
 
 use hashbrown::HashMap;
+/// SipHash-1-3 with per-process random keys (std's `RandomState`): attacker-chosen addresses and
+/// ports cannot be aimed at one bucket chain, which a fixed or weakly keyed hash would allow on
+/// live traffic (hashbrown's default foldhash calls itself only "minimally DoS-resistant").
+type KeyedHasher = std::collections::hash_map::RandomState;
 
 use super::key::{protocol, FlowKey, Side};
 use super::record::{Direction, EndReason, FlowRecord, IcmpReject};
@@ -141,8 +145,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 pub struct FlowTable {
     config: FlowTableConfig,
     ports: ServicePorts,
-    flows: HashMap<FlowKey, FlowRecord>,
-    fragments: HashMap<FragmentKey, (FlowKey, Side, Timestamp)>,
+    flows: HashMap<FlowKey, FlowRecord, KeyedHasher>,
+    fragments: HashMap<FragmentKey, (FlowKey, Side, Timestamp), KeyedHasher>,
     ended: Vec<(FlowRecord, EndReason)>,
     stats: TableStats,
     now: Timestamp,
@@ -160,8 +164,8 @@ impl FlowTable {
                 ..config
             },
             ports,
-            flows: HashMap::new(),
-            fragments: HashMap::new(),
+            flows: HashMap::with_hasher(KeyedHasher::new()),
+            fragments: HashMap::with_hasher(KeyedHasher::new()),
             ended: Vec::new(),
             stats: TableStats::default(),
             now: Timestamp::ZERO,
@@ -468,7 +472,7 @@ impl FlowTable {
     /// between sweeps are still ended exactly when their next packet arrives (`ends_before`).
     fn maybe_sweep(&mut self) {
         let due = self.now.since(self.last_sweep) >= SWEEP_INTERVAL
-            && (self.packets_since_sweep >= (self.flows.len() as u64 / 8).max(1024)
+            && (self.packets_since_sweep >= (self.flows.len() as u64 / 4).max(1024)
                 || self.now.since(self.last_sweep) >= Duration::from_secs(60));
         if due {
             self.sweep();
@@ -479,16 +483,11 @@ impl FlowTable {
         let now = self.now;
         let start = self.ended.len();
         let config = self.config;
-        let expired = self.flows.extract_if(|_, flow| {
-            let idle = now.since(flow.last_seen);
-            (flow.is_closed() && idle > config.tcp_closed) || idle > timeout_for(&config, flow)
-        });
+        let expired = self
+            .flows
+            .extract_if(|_, flow| expiry(&config, now, flow).is_some());
         for (_, flow) in expired {
-            let reason = if flow.is_closed() {
-                EndReason::Closed
-            } else {
-                EndReason::Idle
-            };
+            let reason = expiry(&config, now, &flow).unwrap_or(EndReason::Idle);
             self.stats.ended[reason_index(reason)] += 1;
             self.ended.push((flow, reason));
         }
@@ -499,34 +498,59 @@ impl FlowTable {
         self.packets_since_sweep = 0;
     }
 
-    /// Keeps the table under `max_flows`: first by ending idle flows, then by evicting the
-    /// least recently active sixteenth (one O(n) pass pays for n/16 insertions).
+    /// Keeps the table under `max_flows` with one walk per batch: flows past their timeout end
+    /// as idle or closed, and the least recently active eighth is evicted. The eviction
+    /// threshold is the batch's quantile of a sample of the table (hashbrown iterates in hash
+    /// order, so the first entries are an unbiased sample), so no sort of the whole table is
+    /// needed; a batch therefore costs one O(n) walk paid for by n/8 insertions.
     fn make_room(&mut self) {
         if self.flows.len() < self.config.max_flows {
             return;
         }
-        self.sweep();
-        if self.flows.len() < self.config.max_flows {
-            return;
-        }
-        let batch = (self.config.max_flows / 16).max(1);
+        let len = self.flows.len();
+        let batch = (self.config.max_flows / 8).max(1);
         self.scratch.clear();
-        self.scratch
-            .extend(self.flows.values().map(|f| f.last_seen));
-        let (_, nth, _) = self.scratch.select_nth_unstable(batch - 1);
+        self.scratch.extend(
+            self.flows
+                .values()
+                .take(EVICTION_SAMPLE)
+                .map(|f| f.last_seen),
+        );
+        let rank = (batch * self.scratch.len() / len).min(self.scratch.len().saturating_sub(1));
+        let (_, nth, _) = self.scratch.select_nth_unstable(rank);
         let threshold = *nth;
+        let (now, config) = (self.now, self.config);
         let start = self.ended.len();
         let mut taken = 0;
         let victims = self.flows.extract_if(|_, flow| {
+            if expiry(&config, now, flow).is_some() {
+                return true;
+            }
             let take = taken < batch && flow.last_seen <= threshold;
             taken += usize::from(take);
             take
         });
         for (_, flow) in victims {
-            self.stats.ended[reason_index(EndReason::Evicted)] += 1;
-            self.ended.push((flow, EndReason::Evicted));
+            let reason = expiry(&config, now, &flow).unwrap_or(EndReason::Evicted);
+            self.stats.ended[reason_index(reason)] += 1;
+            self.ended.push((flow, reason));
         }
         sort_batch(&mut self.ended[start..]);
+    }
+}
+
+/// Entries sampled to estimate the eviction threshold.
+const EVICTION_SAMPLE: usize = 4096;
+
+/// Why a flow has timed out at capture time `now`, if it has.
+fn expiry(config: &FlowTableConfig, now: Timestamp, flow: &FlowRecord) -> Option<EndReason> {
+    let idle = now.since(flow.last_seen);
+    if flow.is_closed() && idle > config.tcp_closed {
+        Some(EndReason::Closed)
+    } else if idle > timeout_for(config, flow) {
+        Some(EndReason::Idle)
+    } else {
+        None
     }
 }
 

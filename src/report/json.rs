@@ -18,6 +18,7 @@
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
 //! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
 //! | `verdict` | observed versus expected, below |
+//! | `resources` | `flow_record_bytes` (one flow record), `peak_rss_bytes` (peak resident memory of the process on Linux, else null) |
 //!
 //! `verdict`:
 //!

@@ -210,6 +210,15 @@ pub struct FlowTableSummary {
     pub timeouts: BTreeMap<String, f64>,
 }
 
+/// What the run cost in memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    /// Bytes of one flow record (the table adds hashing overhead on top).
+    pub flow_record_bytes: u64,
+    /// Peak resident memory of the process, where the OS reports it (Linux).
+    pub peak_rss_bytes: Option<u64>,
+}
+
 /// The whole summary: what `--json` writes and the text report prints.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
@@ -237,6 +246,8 @@ pub struct Summary {
     pub flow_table: FlowTableSummary,
     /// Observed versus expected (set by the caller from `observed` and a deployment).
     pub verdict: Option<VerdictReport>,
+    /// Memory: the flow record's size and the process's peak (set by the caller).
+    pub resources: Resources,
     /// Flows folded per (client, server, transport, port, service): what the verdict reads.
     #[serde(skip)]
     pub observed: Vec<ObservedEdge>,
@@ -498,6 +509,10 @@ impl SummaryBuilder {
             decode,
             flow_table,
             verdict: None,
+            resources: Resources {
+                flow_record_bytes: std::mem::size_of::<FlowRecord>() as u64,
+                peak_rss_bytes: None,
+            },
             unattributed_flows: self.observed.overflow,
             observed: self.observed.into_sorted(),
         }

@@ -269,6 +269,14 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) 
         group(t.evicted),
         timeouts.join(", ")
     )?;
+    if let Some(peak) = s.resources.peak_rss_bytes {
+        writeln!(
+            out,
+            "Memory: peak {} resident; {} bytes per flow record",
+            human_bytes(peak),
+            s.resources.flow_record_bytes
+        )?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 //! random bytes inside correct framing.
 
 pub mod builder;
+pub mod flood;
 pub mod payload;
 pub mod rdp;
 pub mod rng;

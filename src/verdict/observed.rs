@@ -12,6 +12,10 @@ use crate::time::Timestamp;
 /// Bound on distinct observed edges; beyond it flows are counted but not attributed (a scan of
 /// millions of host pairs must not exhaust memory).
 pub const MAX_OBSERVED_EDGES: usize = 262_144;
+/// Distinct (server, port, service) edges one client may open before the rest of its flows are
+/// folded into one edge per (client, transport): a scanner touching millions of ports must not
+/// crowd the deployment's own edges out of the table.
+pub const MAX_EDGES_PER_CLIENT: u32 = 4096;
 
 /// What one (client, server, transport, port, service) carried.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,17 +82,28 @@ type EdgeKey = (IpAddr, IpAddr, u8, u16, Option<u16>);
 #[derive(Debug, Default)]
 pub struct ObservedEdges {
     edges: HashMap<EdgeKey, ObservedEdge>,
+    per_client: HashMap<IpAddr, u32>,
     /// Flows that could not be attributed because the bound was reached.
     pub overflow: u64,
+}
+
+/// The server address an over-busy client's folded edge carries (the unspecified address: it
+/// belongs to no deployment host, so the fold can never satisfy an expected edge).
+fn fold_address(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => IpAddr::from([0u8; 4]),
+        IpAddr::V6(_) => IpAddr::from([0u8; 16]),
+    }
 }
 
 impl ObservedEdges {
     /// Adds an ended flow; `service` is its classified service name.
     pub fn add(&mut self, flow: &FlowRecord, service: Option<(u16, &str)>) {
         let (client, _) = flow.client();
-        let (server, port) = flow.server();
-        let port = flow.icmp_type.map_or(port, u16::from);
-        let key = (
+        let (mut server, port) = flow.server();
+        let mut port = flow.icmp_type.map_or(port, u16::from);
+        let mut service = service;
+        let mut key = (
             client,
             server,
             flow.key.protocol,
@@ -98,6 +113,19 @@ impl ObservedEdges {
         if let Some(edge) = self.edges.get_mut(&key) {
             edge.add(flow);
             return;
+        }
+        let opened = self.per_client.entry(client).or_default();
+        if *opened >= MAX_EDGES_PER_CLIENT {
+            server = fold_address(client);
+            port = 0;
+            service = None;
+            key = (client, server, flow.key.protocol, port, None);
+            if let Some(edge) = self.edges.get_mut(&key) {
+                edge.add(flow);
+                return;
+            }
+        } else {
+            *opened += 1;
         }
         if self.edges.len() >= MAX_OBSERVED_EDGES {
             self.overflow += 1;
