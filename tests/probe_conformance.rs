@@ -48,52 +48,63 @@ struct Found {
     confirm: Option<Result<Protocols, FailureCode>>,
 }
 
-/// Reads a capture and returns, per connection (ordered by first packet), the first payloads
-/// of each direction keyed by sender.
-fn first_payloads(path: &Path) -> Vec<(End, End, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+/// The first payloads of each direction of one conversation (TCP or UDP).
+struct Conversation {
+    /// The end that sent the first packet.
+    first: End,
+    /// The other end.
+    other: End,
+    /// Payloads sent by `first`, at most `PACKETS_PER_DIRECTION`.
+    from_first: Vec<Vec<u8>>,
+    /// Payloads sent by `other`.
+    from_other: Vec<Vec<u8>>,
+}
+
+/// Reads a capture and returns its TCP (`udp` false) or UDP conversations in order of their
+/// first packet.
+fn conversations(path: &Path, udp: bool) -> Vec<Conversation> {
     let (mut source, errors) = open_inputs(&[path.to_path_buf()]);
     assert!(errors.is_empty(), "{}: {errors:?}", path.display());
-    // key: (lower end, higher end) → (first sender, payloads from a, payloads from b)
-    let mut flows: BTreeMap<(End, End), (usize, End, Vec<Vec<u8>>, Vec<Vec<u8>>)> = BTreeMap::new();
-    let mut order = 0;
+    let mut index: BTreeMap<(End, End), usize> = BTreeMap::new();
+    let mut out: Vec<Conversation> = Vec::new();
     while let Some(next) = source.next_packet() {
         let Ok(packet) = next else { continue };
         let Ok(Decoded::Ip(ip)) = decode(&packet) else {
             continue;
         };
-        let Transport::Tcp(tcp) = ip.transport else {
-            continue;
+        let (src_port, dst_port, payload) = match ip.transport {
+            Transport::Tcp(tcp) if !udp => (tcp.src_port, tcp.dst_port, tcp.payload),
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload,
+                ..
+            } if udp => (src_port, dst_port, payload),
+            _ => continue,
         };
-        let from = (ip.src, tcp.src_port);
-        let to = (ip.dst, tcp.dst_port);
+        let from = (ip.src, src_port);
+        let to = (ip.dst, dst_port);
         let key = if from < to { (from, to) } else { (to, from) };
-        let entry = flows.entry(key).or_insert_with(|| {
-            order += 1;
-            (order, from, Vec::new(), Vec::new())
+        let i = *index.entry(key).or_insert_with(|| {
+            out.push(Conversation {
+                first: from,
+                other: to,
+                from_first: Vec::new(),
+                from_other: Vec::new(),
+            });
+            out.len() - 1
         });
-        if tcp.payload.is_empty() {
-            continue;
-        }
-        let list = if from == entry.1 {
-            &mut entry.2
+        let conv = &mut out[i];
+        let list = if from == conv.first {
+            &mut conv.from_first
         } else {
-            &mut entry.3
+            &mut conv.from_other
         };
-        if list.len() < PACKETS_PER_DIRECTION {
-            list.push(tcp.payload.to_vec());
+        if !payload.is_empty() && list.len() < PACKETS_PER_DIRECTION {
+            list.push(payload.to_vec());
         }
     }
-    let mut out: Vec<_> = flows
-        .into_iter()
-        .map(|((a, b), (order, first, from_first, from_other))| {
-            let other = if first == a { b } else { a };
-            (order, first, other, from_first, from_other)
-        })
-        .collect();
-    out.sort_by_key(|f| f.0);
-    out.into_iter()
-        .map(|(_, first, other, x, y)| (first, other, x, y))
-        .collect()
+    out
 }
 
 fn token_text(token: Option<Token<'_>>) -> Option<String> {
@@ -107,7 +118,13 @@ fn token_text(token: Option<Token<'_>>) -> Option<String> {
 /// Runs the CR parser on each direction and the CC parser on the opposite one.
 fn analyse(path: &Path) -> Vec<Found> {
     let mut found = Vec::new();
-    for (first, other, from_first, from_other) in first_payloads(path) {
+    for Conversation {
+        first,
+        other,
+        from_first,
+        from_other,
+    } in conversations(path, false)
+    {
         for (client_payloads, server_payloads, server) in [
             (&from_first, &from_other, other),
             (&from_other, &from_first, first),
