@@ -6,6 +6,10 @@
 //! protocol, RDP on non-standard ports, S7comm that is not RDP). Any CR/CC found in a capture
 //! the manifest does not describe as RDP fails the test: that is a false positive.
 //!
+//! The MS-RDPEUDP SYN / SYN+ACK parsers get the same treatment over every UDP conversation:
+//! the three RDP-UDP captures must show their handshakes (or, for the failed one, only
+//! retransmitted SYNs), and no other UDP datagram in the set may pass the SYN test.
+//!
 //! Skips (and says so) when the folder is absent.
 
 use std::collections::BTreeMap;
@@ -17,6 +21,9 @@ use rdsflows::capture::PacketSource;
 use rdsflows::classify::probe::rdp::{
     parse_connection_confirm, parse_connection_request, FailureCode, NegotiationResult, Protocols,
     Token,
+};
+use rdsflows::classify::probe::rdpeudp::{
+    is_syn_ack_for, parse_syn, parse_syn_ack, SynDatagram, UdpVersion,
 };
 use rdsflows::decode::{decode, Decoded, Transport};
 
@@ -491,5 +498,88 @@ fn rdp_connection_request_and_confirm_match_the_manifest() {
         missing.is_empty(),
         "expected files missing from MANIFEST.tsv: {missing:?}"
     );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The RDP-UDP handshake of one UDP conversation: SYNs from the client, SYN+ACKs matched to them.
+#[derive(Debug)]
+struct UdpHandshake {
+    server_port: u16,
+    syns: usize,
+    syn_version: Option<UdpVersion>,
+    matched_syn_ack: Option<SynDatagram>,
+}
+
+fn udp_handshakes(path: &Path) -> Vec<UdpHandshake> {
+    let mut found = Vec::new();
+    for conv in conversations(path, true) {
+        let syns: Vec<SynDatagram> = conv
+            .from_first
+            .iter()
+            .filter_map(|p| parse_syn(p))
+            .collect();
+        let stray = conv.from_other.iter().any(|p| parse_syn(p).is_some())
+            || conv.from_first.iter().any(|p| parse_syn_ack(p).is_some());
+        let Some(syn) = syns.first() else {
+            if stray {
+                found.push(UdpHandshake {
+                    server_port: 0,
+                    syns: 0,
+                    syn_version: None,
+                    matched_syn_ack: None,
+                });
+            }
+            continue;
+        };
+        let matched_syn_ack = conv
+            .from_other
+            .iter()
+            .filter_map(|p| parse_syn_ack(p))
+            .find(|ack| is_syn_ack_for(syn, ack));
+        found.push(UdpHandshake {
+            server_port: conv.other.1,
+            syns: syns.len(),
+            syn_version: syn.version,
+            matched_syn_ack,
+        });
+    }
+    found
+}
+
+#[test]
+fn rdpeudp_handshakes_match_the_manifest_and_nothing_else_is_a_syn() {
+    let Some(dir) = public_dir() else {
+        println!("skipped: ../shared/captures/public not found");
+        return;
+    };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let mut failures = Vec::new();
+    for line in manifest.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let file = line.split('\t').next().unwrap();
+        let found = udp_handshakes(&dir.join(file));
+        let ok = match file {
+            // "SYN without completed handshake (failure)": the SYN, retransmitted, unanswered.
+            "zeek/rdp/rdpeudp-handshake-fail.pcap" => {
+                found.len() == 1 && found[0].syns == 3 && found[0].matched_syn_ack.is_none()
+            }
+            // "SYN/SYN+ACK/ACK success": version 2 chosen.
+            "zeek/rdp/rdpeudp-handshake-success.pcap" => {
+                found.len() == 1
+                    && found[0].server_port == 3389
+                    && found[0].matched_syn_ack.and_then(|a| a.version) == Some(UdpVersion::V2)
+            }
+            // "RDP over UDP/3389 (MS-RDPEUDP)", x3 conversations: one handshake (version 3,
+            // MS-RDPEUDP2); the other two conversations start midstream.
+            "ndpi/rdp2.pcap" => {
+                found.len() == 1
+                    && found[0].syn_version == Some(UdpVersion::V3)
+                    && found[0].matched_syn_ack.and_then(|a| a.version) == Some(UdpVersion::V3)
+            }
+            _ => found.is_empty(),
+        };
+        if !ok {
+            failures.push(format!("{file}: {found:?}"));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

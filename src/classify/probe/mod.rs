@@ -23,6 +23,7 @@
 
 pub mod dcerpc;
 pub mod rdp;
+pub mod rdpeudp;
 
 pub use dcerpc::{dcerpc_ptype, probe_dcerpc, DceRpcHeader};
 
