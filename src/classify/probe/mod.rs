@@ -24,6 +24,7 @@
 pub mod dcerpc;
 pub mod rdp;
 pub mod rdpeudp;
+pub mod tls;
 
 pub use dcerpc::{dcerpc_ptype, probe_dcerpc, DceRpcHeader};
 
