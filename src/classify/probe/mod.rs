@@ -22,6 +22,7 @@
 // `split_at_checked`; the proptests run the parsers in debug builds, where overflow panics.
 
 pub mod dcerpc;
+pub mod http;
 pub mod rdp;
 pub mod rdpeudp;
 pub mod tls;
