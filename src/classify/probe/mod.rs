@@ -21,8 +21,10 @@
 // (at most a few KiB) and every length read from the wire goes through `checked_*`, `get` or
 // `split_at_checked`; the proptests run the parsers in debug builds, where overflow panics.
 
+pub mod ber;
 pub mod dcerpc;
 pub mod http;
+pub mod kerberos;
 pub mod rdp;
 pub mod rdpeudp;
 pub mod tls;
