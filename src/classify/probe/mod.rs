@@ -25,6 +25,7 @@ pub mod ber;
 pub mod dcerpc;
 pub mod http;
 pub mod kerberos;
+pub mod ldap;
 pub mod rdp;
 pub mod rdpeudp;
 pub mod tls;
