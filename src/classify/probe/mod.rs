@@ -23,9 +23,11 @@
 
 pub mod ber;
 pub mod dcerpc;
+pub mod dns;
 pub mod http;
 pub mod kerberos;
 pub mod ldap;
+pub mod netbios;
 pub mod rdp;
 pub mod rdpeudp;
 pub mod tls;
