@@ -30,6 +30,7 @@ pub mod ldap;
 pub mod netbios;
 pub mod rdp;
 pub mod rdpeudp;
+pub mod smb;
 pub mod tls;
 
 pub use dcerpc::{dcerpc_ptype, probe_dcerpc, DceRpcHeader};
