@@ -24,10 +24,12 @@
 pub mod ber;
 pub mod dcerpc;
 pub mod dns;
+pub mod ftp;
 pub mod http;
 pub mod kerberos;
 pub mod ldap;
 pub mod netbios;
+pub mod radius;
 pub mod rdp;
 pub mod rdpeudp;
 pub mod smb;
