@@ -24,6 +24,7 @@
 pub mod ber;
 pub mod dcerpc;
 pub mod dns;
+pub mod escape;
 pub mod ftp;
 pub mod http;
 pub mod kerberos;
