@@ -174,7 +174,7 @@ fn integer(t: Option<Tlv<'_>>) -> Option<i64> {
     t?.inner()?.integer()
 }
 
-/// PrincipalName ::= SEQUENCE { name-type [0] Int32, name-string [1] SEQUENCE OF KerberosString }
+/// `PrincipalName ::= SEQUENCE { name-type [0] Int32, name-string [1] SEQUENCE OF KerberosString }`
 fn principal(t: Option<Tlv<'_>>) -> Option<PrincipalName<'_>> {
     let seq = t?.inner()?;
     if !seq.complete {

@@ -113,11 +113,11 @@ impl ResultCode {
 /// Bind authentication choice (RFC 4511 4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BindAuth<'a> {
-    /// simple [0]: a password (never reported).
+    /// `simple [0]`: a password (never reported).
     Simple,
-    /// sasl [3]: the mechanism (`GSS-SPNEGO`, `GSSAPI`, `EXTERNAL`…).
+    /// `sasl [3]`: the mechanism (`GSS-SPNEGO`, `GSSAPI`, `EXTERNAL`…).
     Sasl(&'a [u8]),
-    /// Another choice (Microsoft's sicily [9]/[10]/[11] NTLM binds), by tag.
+    /// Another choice (Microsoft's sicily `[9]`/`[10]`/`[11]` NTLM binds), by tag.
     Other(u32),
 }
 
@@ -154,8 +154,8 @@ fn octets(t: Option<Tlv<'_>>) -> Option<&[u8]> {
     (t.is(Class::Universal, 4) && t.complete).then_some(t.value)
 }
 
-/// Parses an LDAPMessage (RFC 4511 4.1.1): SEQUENCE { messageID INTEGER (0..2^31-1),
-/// protocolOp [APPLICATION n], controls [0] OPTIONAL }. Needs the envelope, the messageID and
+/// Parses an LDAPMessage (RFC 4511 4.1.1): `SEQUENCE { messageID INTEGER (0..2^31-1),
+/// protocolOp [APPLICATION n], controls [0] OPTIONAL }`. Needs the envelope, the messageID and
 /// the protocolOp tag; the operation's fields are read as far as the bytes go.
 pub fn parse_ldap(payload: &[u8]) -> Option<LdapMessage<'_>> {
     let (envelope, _) = read_tlv_lax(payload)?;
