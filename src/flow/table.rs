@@ -516,7 +516,12 @@ impl FlowTable {
                 .take(EVICTION_SAMPLE)
                 .map(|f| f.last_seen),
         );
-        let rank = (batch * self.scratch.len() / len).min(self.scratch.len().saturating_sub(1));
+        // The batch-th smallest of the sample, scaled: on a table no larger than the sample this
+        // is exactly the batch oldest flows.
+        let rank = (batch * self.scratch.len())
+            .div_ceil(len)
+            .saturating_sub(1)
+            .min(self.scratch.len().saturating_sub(1));
         let (_, nth, _) = self.scratch.select_nth_unstable(rank);
         let threshold = *nth;
         let (now, config) = (self.now, self.config);
