@@ -13,7 +13,7 @@
 //! | `inputs[]` | `path`, `packets` read, `error` (names the byte offset) or null |
 //! | `capture` | `first_ts`, `last_ts` (seconds since the epoch), `duration`, `link_types` {name: frames}, `timestamps_backwards` |
 //! | `totals` | `packets`, `wire_bytes`, `ip_packets`, `flows`, `tcp_flows`, `udp_flows`, `icmp_flows`, `rds_flows`, `rds_packets`, `rds_bytes` |
-//! | `services[]` | per RDS service seen: `service`, `transport`, `ports`, `flows`, `packets`, `bytes`, `outcomes` {`answered`, `rejected`, `unanswered`}, `conn_states` {code: flows}, `syn_retries`, `verdicts` {`likely`/`certain`: flows}, `rules` [rule ids], `servers`, `clients` |
+//! | `services[]` | per RDS service seen: `service`, `transport`, `ports`, `flows`, `packets`, `bytes`, `outcomes` {`answered`, `rejected`, `unanswered`}, `conn_states` {code: flows}, `syn_retries`, `verdicts` {`likely`/`certain`: flows}, `rules` (rule ids), `servers`, `clients` |
 //! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`} |
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
 //! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
@@ -26,7 +26,7 @@
 //! |---|---|
 //! | `deployment` | `origin` (file path or "inferred from the traffic"), `inferred`, `hosts[]` {`name`, `addresses`, `roles`, `inferred[]` {`role`, `confidence` (low, medium, high), `evidence[]`}}, `networks[]` {`name`, `cidr`, `role`}, `options` {every deployment option} |
 //! | `counts` | `expected`, `working`, `rejected`, `unanswered`, `not_seen`, `unexpected`, `unexpected_high` |
-//! | `edges[]` | `from`, `from_role`, `to`, `to_role`, `service`, `transport`, `ports`, `rules` [ids], `sources` [reference sections], `requirement` (required, conditional), `status` (working, rejected, unanswered, not_seen), `hint` or null, `evidence` |
+//! | `edges[]` | `from`, `from_role`, `to`, `to_role`, `service`, `transport`, `ports`, `rules` (rule ids), `sources` (reference sections), `requirement` (required, conditional), `status` (working, rejected, unanswered, not_seen), `hint` or null, `evidence` |
 //! | `unexpected[]` | `kind` (rds_service, unlisted_port), `severity` (info, warning, high), `from`, `from_roles`, `to`, `to_roles`, `service` or null, `transport`, `port`, `reason`, `evidence` |
 //! | `unattributed_flows` | flows beyond the observed-edge bound (262,144 host pairs and ports) |
 //!
@@ -46,7 +46,7 @@
 //! time), `id.orig_h`, `id.orig_p`, `id.resp_h`, `id.resp_p`, `proto` (tcp, udp, icmp, icmp6),
 //! `service` (rdsflows service name or null), `duration`, `orig_bytes`, `resp_bytes` (payload
 //! bytes), `conn_state`, `history`, `orig_pkts`, `orig_ip_bytes`, `resp_pkts`, `resp_ip_bytes`.
-//! rdsflows' own: `rules` [ids], `verdict` (not_rds, unsure, likely, certain), `outcome`,
+//! rdsflows' own: `rules` (rule ids), `verdict` (not_rds, unsure, likely, certain), `outcome`,
 //! `syn_retries`, `icmp_reject` {`code`, `v6`, `from`} or null, `end_reason` (idle, closed,
 //! port_reuse, evicted, end_of_input), `last_ts`, `first_packet` {`file` (index into the summary's
 //! `inputs`), `number` (frame number in that file, as Wireshark counts)}.
