@@ -93,7 +93,8 @@ fn every_expected_flow_is_found_with_its_outcome_and_packets() {
 /// ports get `rpc-dynamic` only because an endpoint-mapper answer or a DCE/RPC bind came first.
 fn expected_service(transport: &str, port: u16) -> Option<&'static str> {
     Some(match (transport, port) {
-        ("tcp", 3389) => "rdp",
+        // Found by payload: the incident's RDP on a port the map does not list.
+        ("tcp", 3389 | 13389) => "rdp",
         ("udp", 3389) => "rdp-udp",
         ("tcp", 443) => "https",
         ("udp", 3391) => "rdg-udp",
