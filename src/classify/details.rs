@@ -688,12 +688,14 @@ impl FlowDetails {
                         if d.initial_sequence.is_none_or(|isn| isn == acked) {
                             d.answered = true;
                         }
-                        // MS-RDPEUDP 1.7: version 1 when either side omits SYNEX.
+                        // MS-RDPEUDP 1.7: version 1 when either side omits SYNEX. Without the
+                        // SYN (a capture that starts after it) only the server's side is known.
                         let version = match (syn.version, d.offered_version) {
-                            (Some(v), Some(_)) => v,
-                            _ => UdpVersion::V1,
+                            (Some(v), Some(_)) => Some(v),
+                            (server, None) if d.syns == 0 => server,
+                            _ => Some(UdpVersion::V1),
                         };
-                        fill_copy(&mut d.version, Some(version));
+                        fill_copy(&mut d.version, version);
                     }
                 }
             }
@@ -1170,4 +1172,162 @@ fn ser_dialects<S: Serializer>(v: &Bounded<Dialect, 8>, s: S) -> Result<S::Ok, S
 
 fn ser_dialect<S: Serializer>(v: &Option<Dialect>, s: S) -> Result<S::Ok, S::Error> {
     v.map(dialect_name).serialize(s)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests: a panic is the failure report"
+)]
+mod tests {
+    use super::super::payload::{inspect, Context};
+    use super::super::probe::test_util::hex;
+    use super::*;
+
+    const TCP_3389: Context = Context {
+        tcp: true,
+        server_port: 3389,
+        client_port: 50_000,
+    };
+
+    fn record(details: &mut FlowDetails, bytes: &[u8], from_client: bool, redact: bool) {
+        let finding = inspect(TCP_3389, bytes).unwrap();
+        details.record(&finding, from_client, RecordOptions { redact });
+    }
+
+    #[test]
+    fn routing_tokens_are_decoded_and_escaped() {
+        // The Microsoft example of protocol-facts.md 2.1 (the synthetic sample's alice uses the
+        // same form): msts=3640205228.15629.0000 is 172.31.249.216:3389.
+        let line = b"Cookie: msts=3640205228.15629.0000\r\n";
+        let mut cr = hex("03000000 00e00000000000");
+        cr.extend_from_slice(line);
+        let len = cr.len() as u16;
+        cr[2..4].copy_from_slice(&len.to_be_bytes());
+        cr[4] = (len - 5) as u8;
+        let mut d = FlowDetails::default();
+        record(&mut d, &cr, true, false);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["rdp"]["routing_token"]["kind"], "redirect");
+        assert_eq!(
+            json["rdp"]["routing_token"]["target"],
+            "172.31.249.216:3389"
+        );
+        assert_eq!(json["rdp"]["requested_protocols"], serde_json::Value::Null);
+        // A collection name with a control byte reaches the report escaped.
+        let mut cr = hex("03000000 00e00000000000");
+        cr.extend_from_slice(b"tsv://MS Terminal Services Plugin.1.Desk\x1b[31mtops\r\n");
+        let len = cr.len() as u16;
+        cr[2..4].copy_from_slice(&len.to_be_bytes());
+        cr[4] = (len - 5) as u8;
+        let mut d = FlowDetails::default();
+        record(&mut d, &cr, true, false);
+        assert_eq!(
+            d.rdp.unwrap().routing_token,
+            Some(RoutingToken::Collection("Desk\\x1b[31mtops".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_protocol_bits_are_kept_and_shown() {
+        // awakecoding rdp-restricted-admin-rejected1 frame 4 with requestedProtocols mutated
+        // from 0x0a to 0x4a (bit 0x40 is undefined) and flags 0x01 | 0x80.
+        let cr = hex(concat!(
+            "0300002f 2ae00000000000",
+            "436f6f6b69653a206d737473686173683d41646d696e69737472 0d0a",
+            "01 81 0800 4a000000",
+        ));
+        let mut d = FlowDetails::default();
+        record(&mut d, &cr, true, false);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(
+            json["rdp"]["requested_protocols"],
+            serde_json::json!(["PROTOCOL_HYBRID", "PROTOCOL_HYBRID_EX", "0x00000040"])
+        );
+        assert_eq!(
+            json["rdp"]["request_flags"],
+            serde_json::json!(["RESTRICTED_ADMIN_MODE_REQUIRED", "0x80"])
+        );
+        // An undefined selected protocol is named unknown with its value.
+        let cc = hex("030000130ed00000123400020008002000000000");
+        record(&mut d, &cc, false, false);
+        assert_eq!(
+            d.rdp.unwrap().selected_name().as_deref(),
+            Some("unknown (0x00000020)")
+        );
+    }
+
+    #[test]
+    fn the_first_value_stays_and_a_repeat_changes_nothing() {
+        // zeek/rdp/rdp-to-ssl.pcap frame 4, then the same CR with another cookie.
+        let first = hex("0300002f2ae00000000000436f6f6b69653a206d737473686173683d4157414b45434f44490d0a0100080003000000");
+        let mut other = first.clone();
+        other[28] = b'X';
+        let mut d = FlowDetails::default();
+        record(&mut d, &first, true, false);
+        record(&mut d, &other, true, false);
+        assert_eq!(d.rdp.as_ref().unwrap().cookie.as_deref(), Some("AWAKECODI"));
+        assert!(!d.is_empty());
+        let finding = inspect(TCP_3389, &first).unwrap();
+        let before = d.clone();
+        d.record(&finding, true, RecordOptions::default());
+        assert_eq!(d, before);
+    }
+
+    #[test]
+    fn redaction_is_stable_and_case_insensitive() {
+        assert_eq!(redacted_user(b"Alice"), redacted_user(b"alice"));
+        assert_ne!(redacted_user(b"alice"), redacted_user(b"bob"));
+        assert_eq!(redacted_user(b"alice").len(), "user#".len() + 8);
+    }
+
+    #[test]
+    fn rdg_user_id_is_decoded_from_base64_utf16() {
+        // MS-TSGU 2.2.3.2: base64 of the UTF-16LE user name ("alice").
+        assert_eq!(
+            rdg_user(b"YQBsAGkAYwBlAA==", RecordOptions::default()),
+            "alice"
+        );
+        assert_eq!(
+            rdg_user(b"YQBsAGkAYwBlAA==", RecordOptions { redact: true }),
+            redacted_user(b"alice")
+        );
+        // Not base64, or an odd byte count: kept escaped as sent.
+        assert_eq!(
+            rdg_user(b"not*base64", RecordOptions::default()),
+            "not*base64"
+        );
+        assert_eq!(rdg_user(b"YWJj", RecordOptions::default()), "YWJj");
+        let mut out = [0u8; 4];
+        assert_eq!(
+            base64_decode(b"YWJjZGVm", &mut out),
+            None,
+            "longer than the buffer"
+        );
+    }
+
+    #[test]
+    fn the_udp_diagnosis_needs_a_syn_and_no_answer() {
+        let mut d = RdpUdpDetails::default();
+        assert_eq!(d.diagnosis(), None);
+        d.syns = 3;
+        assert!(d.diagnosis().unwrap().contains("no RDP TCP connection"));
+        d.tcp = Some(TcpLink {
+            client: (IpAddr::from([10, 0, 0, 1]), 50_000),
+            server: (IpAddr::from([10, 0, 0, 2]), 3389),
+            first_seen: Timestamp::from_parts(0, 0),
+            by: LinkBy::HostPair,
+            tcp_confirmed: true,
+        });
+        assert_eq!(
+            d.diagnosis(),
+            Some("UDP attempted, never answered, the session stayed on TCP")
+        );
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["tcp"]["by"], "host_pair");
+        assert!(json["tcp"]["uid"].as_str().unwrap().starts_with('C'));
+        d.answered = true;
+        assert_eq!(d.diagnosis(), None);
+    }
 }

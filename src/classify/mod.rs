@@ -850,4 +850,332 @@ mod tests {
         assert!(ports.contains(protocol::TCP, 5504));
         assert!(!ports.contains(protocol::TCP, 49_700));
     }
+
+    // ---- Payload checks (issue 4): vectors from the public captures, cited per constant. ----
+
+    use probe::test_util::hex;
+
+    /// zeek/rdp/rdp-to-ssl.pcap frame 4 (49206 → 3389): CR, cookie AWAKECODI, NEG_REQ SSL|HYBRID.
+    const ZEEK_SSL_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d4157414b45434f44490d0a0100080003000000";
+    /// Same file, frame 6 (3389 → 49206): CC selecting HYBRID.
+    const ZEEK_SSL_CC: &str = "030000130ed00000123400020108000200000000";
+    /// zeek/modbus/modbus-and-non-modbus-p502.pcap frame 82: the honeypot's answer to an RDP
+    /// CR (TPKT-looking, not a CC).
+    const MODBUS_REPLY: &str = "0300002b0003008001";
+    /// zeek/rdp/rdpeudp-handshake-fail.pcap frame 1 (head; the datagram is zero-padded to
+    /// 1232 bytes): SYN with correlation ID f8530360ca7f4241a67374e5201a0000, SYNEX version 2.
+    const FAIL_SYN: &str = "ffffffff00401801ee4071dc04d004d0f8530360ca7f4241a67374e5201a00000000000000000000000000000000000000010002";
+    /// zeek/dce-rpc/mapi.pcap frame 400 (tcp/135 → 1066): ept_map response, NSPI at
+    /// 192.168.0.2 tcp/4997.
+    const MAPI_EPT_MAP: &str = concat!(
+        "05 00 02 03 10000000 9800 0000 01000000", // response, frag 152, call 1
+        "80000000 0000 00 00",                     // alloc_hint 128, ctx 0, cancel 0
+        "0000000000000000000000000000000000000000", // entry_handle (20 bytes)
+        "01000000",                                // num_towers 1
+        "04000000 00000000 01000000",              // max_count 4, offset 0, actual_count 1
+        "03000000",                                // referent of tower 1
+        "4b000000 4b000000",                       // tower length 75 (twice)
+        "0500",                                    // 5 floors
+        "1300 0d 185accf564421a108c5908002b2f8426 3800 0200 0000", // floor 1: UUID NSPI v56, minor 0
+        "1300 0d 045d888aeb1cc9119fe808002b104860 0200 0200 0000", // floor 2: NDR v2
+        "0100 0b 0200 0000",     // floor 3: connection-oriented RPC
+        "0100 07 0200 1385",     // floor 4: TCP port 0x1385 = 4997
+        "0100 09 0400 c0a80002", // floor 5: IP 192.168.0.2
+        "00",                    // pad
+        "00000000",              // status 0
+    );
+
+    fn padded(head: &str) -> Vec<u8> {
+        let mut v = hex(head);
+        v.resize(1232, 0);
+        v
+    }
+
+    /// A flow between two given addresses.
+    fn flow_between(
+        client: [u8; 4],
+        server: [u8; 4],
+        port: u16,
+        proto: u8,
+        at_secs: i64,
+    ) -> FlowRecord {
+        let (key, side) = FlowKey::new(
+            IpAddr::from(client),
+            50_123,
+            IpAddr::from(server),
+            port,
+            proto,
+        );
+        let mut record = FlowRecord::new(
+            key,
+            side,
+            false,
+            Timestamp::from_parts(at_secs, 0),
+            PacketPos::default(),
+        );
+        if proto == protocol::TCP {
+            record.client_isn = Some(1);
+        }
+        record
+    }
+
+    fn udp_flow(port: u16, at_secs: i64) -> FlowRecord {
+        flow_between(CLIENT, SERVER, port, protocol::UDP, at_secs)
+    }
+
+    /// A CR carrying RDP_NEG_CORRELATION_INFO (MS-RDPBCGR 2.2.1.1.2) with `id`, built from the
+    /// layout: TPKT length 55, LI 50, NEG_REQ with CORRELATION_INFO_PRESENT.
+    fn cr_with_correlation(id: &[u8]) -> Vec<u8> {
+        let mut cr = hex("03000037 32e00000000000 01080800 03000000 06002400");
+        cr.extend_from_slice(id);
+        cr.extend_from_slice(&[0; 16]);
+        cr
+    }
+
+    fn run(c: &mut Classifier, f: &mut FlowRecord, packets: &[(Direction, &[u8])]) {
+        c.on_new_flow(f);
+        for (dir, bytes) in packets {
+            c.on_payload(f, *dir, bytes);
+        }
+    }
+
+    #[test]
+    fn rdp_on_an_unlisted_port_is_found_by_payload() {
+        let mut c = classifier();
+        let mut f = flow(13389, true, 0);
+        c.on_new_flow(&mut f);
+        assert_eq!(name(&c, &f), None);
+        c.on_payload(&mut f, Direction::ToServer, &hex(ZEEK_SSL_CR));
+        // The request alone is an RDP attempt on that port.
+        assert_eq!(name(&c, &f).as_deref(), Some("rdp"));
+        c.on_payload(&mut f, Direction::ToClient, &hex(ZEEK_SSL_CC));
+        assert_eq!(name(&c, &f).as_deref(), Some("rdp"));
+        assert_eq!(f.class.payload, Some(PayloadVerdict::PayloadOnly));
+        assert_eq!(f.class.verdict, Verdict::Certain);
+        assert_eq!(f.class.app(), Some(App::Rdp));
+        let rdp = f.details.as_ref().unwrap().rdp.as_ref().unwrap();
+        assert_eq!(rdp.cookie.as_deref(), Some("AWAKECODI"));
+        assert_eq!(rdp.selected_name().as_deref(), Some("PROTOCOL_HYBRID"));
+        assert_eq!(rdp.answer, Some(RdpAnswer::Confirm));
+        // On 3389 the same exchange confirms the port.
+        let mut std = flow(3389, true, 0);
+        run(
+            &mut c,
+            &mut std,
+            &[
+                (Direction::ToServer, &hex(ZEEK_SSL_CR)),
+                (Direction::ToClient, &hex(ZEEK_SSL_CC)),
+            ],
+        );
+        assert_eq!(std.class.payload, Some(PayloadVerdict::Confirmed));
+    }
+
+    #[test]
+    fn an_rdp_request_answered_otherwise_is_not_an_rdp_server() {
+        let mut c = classifier();
+        // 3389 answered by the honeypot's non-CC: the port said RDP, the server is not.
+        let mut f = flow(3389, true, 0);
+        run(
+            &mut c,
+            &mut f,
+            &[
+                (Direction::ToServer, &hex(ZEEK_SSL_CR)),
+                (Direction::ToClient, &hex(MODBUS_REPLY)),
+            ],
+        );
+        assert_eq!(f.class.payload, Some(PayloadVerdict::Contradicted));
+        assert_eq!(name(&c, &f), None);
+        assert_eq!(
+            f.class
+                .port_service
+                .and_then(|id| c.service(id))
+                .map(|s| s.name.as_str()),
+            Some("rdp")
+        );
+        assert_eq!(f.class.app(), Some(App::Rdp), "what the client spoke");
+        let rdp = f.details.as_ref().unwrap().rdp.as_ref().unwrap();
+        assert_eq!(rdp.answer, Some(RdpAnswer::NotRdp));
+        // The same on tcp/502 (unlisted): no service, the RDP request is still reported.
+        let mut scan = flow(502, true, 0);
+        run(
+            &mut c,
+            &mut scan,
+            &[
+                (Direction::ToServer, &hex(ZEEK_SSL_CR)),
+                (Direction::ToClient, &hex(MODBUS_REPLY)),
+            ],
+        );
+        assert_eq!((name(&c, &scan), scan.class.payload), (None, None));
+        assert_eq!(scan.class.app(), Some(App::Rdp));
+        // A client speaking RDP to a web server on 80: the server is HTTP (ntopng #9808).
+        let mut web = flow(80, true, 0);
+        run(
+            &mut c,
+            &mut web,
+            &[
+                (Direction::ToServer, &hex(ZEEK_SSL_CR)),
+                (Direction::ToClient, b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+            ],
+        );
+        assert_eq!(name(&c, &web).as_deref(), Some("http"));
+        assert_eq!(web.class.payload, Some(PayloadVerdict::Confirmed));
+        assert_eq!(web.class.app(), Some(App::Http));
+        // HTTP on 3389: contradicted, and the flow says what it looked like.
+        let mut http = flow(3389, true, 0);
+        run(
+            &mut c,
+            &mut http,
+            &[(Direction::ToServer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")],
+        );
+        assert_eq!(http.class.payload, Some(PayloadVerdict::Contradicted));
+        assert_eq!(http.class.app(), Some(App::Http));
+        assert_eq!(name(&c, &http), None);
+    }
+
+    #[test]
+    fn encrypted_or_unrecognised_payload_leaves_the_port_alone() {
+        let mut c = classifier();
+        // zeek/tls/openjdk-25.0.2-zeek.org.pcap frame 6: an application_data record header.
+        let mut tls = flow(3389, false, 0);
+        run(
+            &mut c,
+            &mut tls,
+            &[(Direction::ToServer, &hex("1703030032a64b4629404a2b22f3"))],
+        );
+        assert_eq!(tls.class.payload, Some(PayloadVerdict::PortOnly));
+        assert_eq!(tls.class.app(), Some(App::Tls));
+        assert_eq!(name(&c, &tls).as_deref(), Some("rdp"));
+        let mut other = flow(3389, false, 0);
+        run(
+            &mut c,
+            &mut other,
+            &[(Direction::ToServer, b"\x01\x02\x03 random")],
+        );
+        assert_eq!(other.class.payload, Some(PayloadVerdict::PortOnly));
+        assert_eq!(other.class.app(), Some(App::Other));
+    }
+
+    #[test]
+    fn rdpeudp_is_found_on_any_port_and_tied_to_its_tcp_connection() {
+        let mut c = classifier();
+        let id = hex("f8530360ca7f4241a67374e5201a0000");
+        let mut tcp = flow(3389, true, 100);
+        run(
+            &mut c,
+            &mut tcp,
+            &[
+                (Direction::ToServer, &cr_with_correlation(&id)),
+                (Direction::ToClient, &hex(ZEEK_SSL_CC)),
+            ],
+        );
+        assert_eq!(tcp.class.payload, Some(PayloadVerdict::Confirmed));
+        // The SYN, three times, never answered (the failed handshake capture), on udp/3389.
+        let mut udp = udp_flow(3389, 101);
+        c.on_new_flow(&mut udp);
+        for _ in 0..3 {
+            c.on_payload(&mut udp, Direction::ToServer, &padded(FAIL_SYN));
+        }
+        assert_eq!(udp.class.payload, Some(PayloadVerdict::Confirmed));
+        let d = udp.details.as_ref().unwrap().rdpeudp.as_ref().unwrap();
+        assert_eq!((d.syns, d.answered), (3, false));
+        let link = d.tcp.unwrap();
+        assert_eq!((link.by, link.tcp_confirmed), (LinkBy::CorrelationId, true));
+        assert_eq!(link.first_seen, tcp.first_seen);
+        assert_eq!(
+            d.diagnosis(),
+            Some("UDP attempted, never answered, the session stayed on TCP")
+        );
+        // The same SYN on an unlisted UDP port is RDP-UDP found by payload.
+        let mut odd = udp_flow(40_000, 102);
+        run(
+            &mut c,
+            &mut odd,
+            &[(Direction::ToServer, &padded(FAIL_SYN))],
+        );
+        assert_eq!(name(&c, &odd).as_deref(), Some("rdp-udp"));
+        assert_eq!(odd.class.payload, Some(PayloadVerdict::PayloadOnly));
+    }
+
+    #[test]
+    fn without_a_correlation_id_the_host_pair_and_time_tie_them() {
+        let mut c = classifier();
+        let mut tcp = flow(3389, true, 100);
+        run(
+            &mut c,
+            &mut tcp,
+            &[
+                (Direction::ToServer, &hex(ZEEK_SSL_CR)),
+                (Direction::ToClient, &hex(ZEEK_SSL_CC)),
+            ],
+        );
+        let mut near = udp_flow(3389, 105);
+        run(
+            &mut c,
+            &mut near,
+            &[(Direction::ToServer, &padded(FAIL_SYN))],
+        );
+        let link = near.details.unwrap().rdpeudp.unwrap().tcp.unwrap();
+        assert_eq!(link.by, LinkBy::HostPair);
+        // Ten minutes later the pair no longer vouches.
+        let mut late = udp_flow(3389, 700);
+        run(
+            &mut c,
+            &mut late,
+            &[(Direction::ToServer, &padded(FAIL_SYN))],
+        );
+        assert_eq!(late.details.unwrap().rdpeudp.unwrap().tcp, None);
+    }
+
+    #[test]
+    fn an_endpoint_mapper_tower_labels_the_connection_with_its_interface() {
+        let mut c = classifier();
+        let (client, server) = ([192, 168, 0, 173], [192, 168, 0, 2]);
+        let mut epm = flow_between(client, server, 135, protocol::TCP, 0);
+        run(
+            &mut c,
+            &mut epm,
+            &[(Direction::ToClient, &hex(MAPI_EPT_MAP))],
+        );
+        let returned = &epm
+            .details
+            .as_ref()
+            .unwrap()
+            .dcerpc
+            .as_ref()
+            .unwrap()
+            .epm_returned;
+        assert_eq!(returned.first().and_then(|t| t.port), Some(4997));
+        // The connection to the port it returned (the pre-2008 range: the legacy service).
+        let mut rpc = flow_between(client, server, 4997, protocol::TCP, 1);
+        c.on_new_flow(&mut rpc);
+        assert_eq!(name(&c, &rpc).as_deref(), Some("rpc-dynamic-legacy"));
+        let mapped = rpc
+            .details
+            .as_ref()
+            .unwrap()
+            .dcerpc
+            .as_ref()
+            .unwrap()
+            .epm_mapped
+            .unwrap();
+        assert_eq!(
+            mapped.uuid.to_string(),
+            "f5cc5a18-4264-101a-8c59-08002b2f8426"
+        );
+        assert_ne!(rpc.class.evidence & evidence::EPM_TOWER, 0);
+        // Another port of the same host is not labelled by the tower.
+        let mut other = flow_between(client, server, 4998, protocol::TCP, 1);
+        c.on_new_flow(&mut other);
+        assert!(other.details.is_none());
+    }
+
+    #[test]
+    fn redaction_hides_the_cookie_behind_a_stable_hash() {
+        let mut c = classifier().with_redact(true);
+        let mut f = flow(3389, true, 0);
+        run(&mut c, &mut f, &[(Direction::ToServer, &hex(ZEEK_SSL_CR))]);
+        let cookie = f.details.unwrap().rdp.unwrap().cookie.unwrap();
+        assert_eq!(cookie, details::redacted_user(b"awakecodi"));
+        assert!(cookie.starts_with("user#") && !cookie.contains("AWAKE"));
+    }
 }
