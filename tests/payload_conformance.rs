@@ -383,9 +383,10 @@ fn dynamic_rpc_flows_of_the_endpoint_mapper_captures_carry_their_interface() {
         println!("skipped: ../shared/captures/public not found");
         return;
     };
-    // (file, [(port, interface name or UUID, labelled by an ept_map tower)]) for every
-    // rpc-dynamic(-legacy) flow, in order.
-    let cases: [(&str, Vec<(u16, &str, bool)>); 5] = [
+    // For every rpc-dynamic(-legacy) flow, in order: port, interface name or UUID, and whether
+    // an ept_map tower labelled it.
+    type Labelled = (u16, &'static str, bool);
+    let cases: [(&str, Vec<Labelled>); 5] = [
         (
             "ms-prot-od-netcaps/MS-AUTHSOD_Example3-2_WIN2016_X64_Win2016_X64_Domian.cap",
             vec![(49670, "netlogon", true)],

@@ -341,7 +341,9 @@ fn details_lines(d: &DetailsSummary) -> Vec<String> {
                 .map(|n| format!("{n} {}", v.as_str().replace('_', " ")))
         })
         .collect();
-    if !payload.is_empty() && !(d.payload.len() == 1 && d.payload.contains_key("confirmed")) {
+    // All confirmed is the normal case: say nothing then.
+    let all_confirmed = d.payload.len() == 1 && d.payload.contains_key("confirmed");
+    if !payload.is_empty() && !all_confirmed {
         parts.push(format!("payload: {}", payload.join(", ")));
     }
     let lists: [(&str, String); 8] = [
