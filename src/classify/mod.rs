@@ -1033,6 +1033,32 @@ mod tests {
     }
 
     #[test]
+    fn rdp_answering_on_https_takes_the_flow_from_the_port() {
+        // RDP moved to 443 (SigmaHQ PR #2968): the port says https, both sides speak RDP.
+        let mut c = classifier();
+        let mut f = flow(443, true, 0);
+        run(
+            &mut c,
+            &mut f,
+            &[
+                (Direction::ToServer, &hex(ZEEK_SSL_CR)),
+                (Direction::ToClient, &hex(ZEEK_SSL_CC)),
+            ],
+        );
+        assert_eq!(name(&c, &f).as_deref(), Some("rdp"));
+        assert_eq!(f.class.payload, Some(PayloadVerdict::Contradicted));
+        assert_eq!(f.class.verdict, Verdict::Certain);
+        assert_eq!(
+            f.class
+                .port_service
+                .and_then(|id| c.service(id))
+                .map(|s| s.name.as_str()),
+            Some("https")
+        );
+        assert_eq!(c.rules_for(&f).count(), 0, "no RDP rule lists 443");
+    }
+
+    #[test]
     fn encrypted_or_unrecognised_payload_leaves_the_port_alone() {
         let mut c = classifier();
         // zeek/tls/openjdk-25.0.2-zeek.org.pcap frame 6: an application_data record header.

@@ -82,7 +82,14 @@ impl ObservedEdge {
         self.packets[1] += flow.to_client().packets;
         self.bytes[0] += flow.to_server().ip_bytes;
         self.bytes[1] += flow.to_client().ip_bytes;
-        if flow.class.payload == Some(PayloadVerdict::PayloadOnly) {
+        // Found by payload where the map does not list it: on an unlisted port, or on a port
+        // whose own service the payload contradicted (RDP answering on 443).
+        let found = match flow.class.payload {
+            Some(PayloadVerdict::PayloadOnly) => true,
+            Some(PayloadVerdict::Contradicted) => flow.class.service.is_some(),
+            _ => false,
+        };
+        if found {
             self.found_by_payload += 1;
         }
         let mapped = flow
