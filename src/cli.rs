@@ -32,6 +32,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Infer each host's RDS role from captures and write an editable deployment file.
     Roles(RolesArgs),
+    /// Time the full pipeline on captures held in memory (packets/s, Gbit/s, flows/s, ns/packet).
+    Bench(BenchArgs),
     /// Write one of the built-in synthetic captures (the bundled samples are made with it).
     Generate(GenerateArgs),
 }
@@ -45,6 +47,23 @@ pub enum FailOn {
     Unexpected,
     /// A required expected flow was not seen at all.
     Missing,
+}
+
+/// Options of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Capture files or directories (loaded into memory before timing).
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Timed runs (the median is reported, with the fastest and slowest).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub repeat: u32,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Flows kept in memory.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
 }
 
 /// Options of `roles`.

@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use rdsflows::capture::file::open_inputs;
+use rdsflows::capture::replay::ReplaySource;
 use rdsflows::capture::PacketSource;
 use rdsflows::classify::signature::SignatureSet;
 use rdsflows::classify::signature::Transport;
 use rdsflows::classify::Classifier;
 use rdsflows::cli::{
-    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, GenerateArgs, RolesArgs,
+    AnalyzeArgs, BenchArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, GenerateArgs, RolesArgs,
 };
 use rdsflows::deployment::Deployment;
 use rdsflows::error::Error;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Roles(args) => roles(args),
+        Command::Bench(args) => bench(args),
         Command::Generate(args) => generate(args),
     };
     match result {
@@ -340,6 +342,55 @@ fn roles(args: RolesArgs) -> Result<u8, Failure> {
     } else {
         EXIT_DAMAGED
     })
+}
+
+fn bench(args: BenchArgs) -> Result<u8, Failure> {
+    let (mut files, open_errors) = open_inputs(&args.captures);
+    if let Some(error) = open_errors.first() {
+        return Err(Error::NoInput(vec![error.to_string()]).into());
+    }
+    let mut memory = ReplaySource::default();
+    while let Some(next) = files.next_packet() {
+        let packet = next.map_err(|e| Error::NoInput(vec![e.to_string()]))?;
+        memory.push(
+            packet.ts,
+            packet.link,
+            packet.data,
+            packet.orig_len,
+            packet.pos,
+        );
+    }
+    let config = FlowTableConfig {
+        max_flows: args.max_flows,
+        ..FlowTableConfig::default()
+    };
+    let report = rdsflows::bench::run(&mut memory, &SignatureSet::builtin(), config, args.repeat);
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{} packets, {} flows, {} on the wire; {} runs\n\
+             median: {:.0} packets/s, {:.2} Gbit/s, {:.0} flows/s, {:.1} ns/packet (fastest {:.1}, slowest {:.1})\n\
+             flow table: peak {} flows, {} bytes allocated ({:.0} bytes per flow)",
+            report.packets,
+            report.flows,
+            text::human_bytes(report.wire_bytes),
+            report.repeat,
+            report.packets_per_second,
+            report.gbit_per_second,
+            report.flows_per_second,
+            report.ns_per_packet,
+            report.ns_per_packet_min,
+            report.ns_per_packet_max,
+            report.peak_flows,
+            report.flow_table_peak_bytes,
+            report.flow_table_bytes_per_flow,
+        )?;
+    }
+    Ok(EXIT_COMPLETE)
 }
 
 fn table_config(args: &CommonArgs) -> FlowTableConfig {

@@ -108,6 +108,8 @@ pub struct TableStats {
     pub icmp_errors_tied: u64,
     /// ICMP unreachable errors whose flow was not in the table.
     pub icmp_errors_untied: u64,
+    /// The most memory the flow table's hash map held at once, in bytes.
+    pub peak_table_bytes: u64,
 }
 
 /// What the table did with a packet: the flow it belongs to, which way it went, and its payload
@@ -295,6 +297,10 @@ impl FlowTable {
             self.flows.insert(key, record);
             self.stats.created += 1;
             self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+            self.stats.peak_table_bytes = self
+                .stats
+                .peak_table_bytes
+                .max(self.flows.allocation_size() as u64);
         }
         let flow = self.flows.get_mut(&key)?;
         let dir = flow.direction(side);

@@ -204,6 +204,8 @@ pub struct FlowTableSummary {
     pub peak_flows: u64,
     /// Flows evicted because the table was full.
     pub evicted: u64,
+    /// The flow table's peak hash-map allocation, in bytes.
+    pub peak_table_bytes: u64,
     /// Flows ended, by reason.
     pub ended: BTreeMap<String, u64>,
     /// Idle timeouts in seconds.
@@ -451,6 +453,7 @@ impl SummaryBuilder {
         let flow_table = FlowTableSummary {
             max_flows: config.max_flows as u64,
             peak_flows: table.peak_flows,
+            peak_table_bytes: table.peak_table_bytes,
             evicted: table.ended.get(3).copied().unwrap_or_default(),
             ended: EndReason::ALL
                 .iter()
