@@ -2,9 +2,16 @@
 //! run's counters. Owns the `Summary` value that the text, JSON, HTML and DOT outputs all read;
 //! must not do I/O (writers take an `impl Write` from the caller).
 
+pub mod dot;
+#[cfg(test)]
+mod fixtures;
 pub mod flows;
+pub mod graph;
+pub mod html;
 pub mod json;
+pub mod layout;
 pub mod progress;
+mod sha256;
 pub mod text;
 pub mod timeline;
 
