@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::graph::{label_lines, End, Graph, LineClass, TIER_NAMES};
+use super::graph::{label_lines, End, Graph, LineClass, NodeKind, TIER_NAMES};
 use super::Summary;
 
 /// Escapes text for a DOT double-quoted string: `"` and `\` are escaped (so Graphviz's own
@@ -120,11 +120,20 @@ pub fn render(summary: &Summary) -> String {
         d.push_str("  }\n");
     }
     for (tier, name) in TIER_NAMES.iter().enumerate() {
+        // Administrators and the outbound internet are left free: Graphviz places them best
+        // beside the boxes they talk to.
         let nodes: Vec<String> = graph
             .groups
             .iter()
             .filter(|g| g.tier == tier && !g.side)
-            .flat_map(|g| g.nodes.iter().map(|n| format!("n{n}")))
+            .flat_map(|g| g.nodes.iter())
+            .filter(|n| {
+                graph
+                    .nodes
+                    .get(**n)
+                    .is_some_and(|node| node.kind != NodeKind::InternetOut)
+            })
+            .map(|n| format!("n{n}"))
             .collect();
         if !nodes.is_empty() {
             let _ = writeln!(d, "  {{ rank=same; {}; }} // {name}", nodes.join("; "));

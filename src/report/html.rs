@@ -6,8 +6,9 @@
 //!
 //! Safety: every string that could come from a file or the wire goes through [`escape`]; the
 //! script reads only the DOM (no data is ever embedded in script text); and a
-//! Content-Security-Policy allows exactly the page's own two inline scripts by their SHA-256
-//! hashes, so even a string that slipped through could not run.
+//! Content-Security-Policy allows exactly the page's own two inline scripts and its style sheet
+//! by their SHA-256 hashes (and nothing from anywhere), so even a string that slipped through
+//! could not run.
 //!
 //! Without colour, the status is carried by line style (solid working, double with ✕ rejected,
 //! dashed unanswered, dotted not seen, dash-dot with "!" unexpected), by the words on every
@@ -147,10 +148,12 @@ const MAIN_SCRIPT: &str = r#"(function () {
         ev.stopPropagation();
         var end = el.getAttribute('data-end');
         focused = focused === end ? null : end;
+        var tokens = focused === null ? [] : focused.split(' ');
         svg.classList.toggle('focusing', focused !== null);
         each(svg.querySelectorAll('.line'), function (line) {
           var ends = (line.getAttribute('data-ends') || '').split(' ');
-          line.classList.toggle('focus', focused !== null && ends.indexOf(focused) !== -1);
+          var hit = tokens.some(function (t) { return ends.indexOf(t) !== -1; });
+          line.classList.toggle('focus', hit);
         });
       });
     });
@@ -367,7 +370,8 @@ pub fn render(summary: &Summary) -> String {
     let mut p = String::with_capacity(256 * 1024);
     let inputs: Vec<&str> = summary.inputs.iter().map(|i| i.path.as_str()).collect();
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{}' 'sha256-{}'; base-uri 'none'; form-action 'none'",
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}' 'sha256-{}'; base-uri 'none'; form-action 'none'",
+        base64(&sha256(STYLE.as_bytes())),
         base64(&sha256(ERROR_SCRIPT.as_bytes())),
         base64(&sha256(MAIN_SCRIPT.as_bytes()))
     );
@@ -627,7 +631,12 @@ fn svg_diagram(p: &mut String, graph: &Graph, placed: &Layout) {
         let title = format!("{}{count}", group.title);
         let _ = writeln!(
             p,
-            "<g class=\"group\" data-end=\"g{g}\"><title>{}</title><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"6\" fill=\"#f4f6f9\" stroke=\"#8894a3\" stroke-width=\"1.2\"/><text class=\"group-title\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"700\" fill=\"#1b1f24\">{}</text></g>",
+            "<g class=\"group\" data-end=\"g{g}{}\"><title>{}</title><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"6\" fill=\"#f4f6f9\" stroke=\"#8894a3\" stroke-width=\"1.2\"/><text class=\"group-title\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"700\" fill=\"#1b1f24\">{}</text></g>",
+            group
+                .nodes
+                .iter()
+                .map(|n| format!(" n{n}"))
+                .collect::<String>(),
             e(&title),
             r.x,
             r.y,
@@ -651,7 +660,7 @@ fn svg_diagram(p: &mut String, graph: &Graph, placed: &Layout) {
             let max_detail = ((NODE_W - 12.0) / 6.1) as usize;
             let _ = writeln!(
                 p,
-                "<g class=\"node\" data-end=\"n{n}\" data-name=\"{}\"><title>{}</title><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"{fill}\" stroke=\"{stroke_colour}\" stroke-width=\"1\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"700\" fill=\"#1b1f24\">{}</text><text class=\"mono\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#44505e\">{}</text></g>",
+                "<g class=\"node\" data-end=\"n{n} g{g}\" data-name=\"{}\"><title>{}</title><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"{fill}\" stroke=\"{stroke_colour}\" stroke-width=\"1\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" font-weight=\"700\" fill=\"#1b1f24\">{}</text><text class=\"mono\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#44505e\">{}</text></g>",
                 e(&node.name),
                 e(&node.key),
                 r.x,

@@ -784,6 +784,8 @@ const SLIDE_COST: f64 = 0.03;
 /// Cost of a leader line, plus this much per pixel of its length.
 const LEADER_COST: f64 = 60.0;
 const LEADER_COST_PER_PX: f64 = 1.5;
+/// Cost per sampled point of a leader inside a box or another label.
+const LEADER_BLOCKED_COST: f64 = 400.0;
 /// How far from its line a label may be set (with a leader), above or below.
 const LEADER_STEPS: [f64; 6] = [10.0, 22.0, 36.0, 52.0, 72.0, 96.0];
 
@@ -874,6 +876,22 @@ fn place_labels(
                 }
                 let mut cost =
                     COVER_COST * cover / area + SLIDE_COST * (s - preferred).abs() + shift_cost;
+                if leader {
+                    // A leader should not run through a box or another label either.
+                    let end = Point {
+                        x: p.x.clamp(rect.x, rect.x + w),
+                        y: p.y.clamp(rect.y, rect.y + h),
+                    };
+                    for t in 1..8 {
+                        let t = f64::from(t) / 8.0;
+                        let q = Point {
+                            x: p.x + (end.x - p.x) * t,
+                            y: p.y + (end.y - p.y) * t,
+                        };
+                        let blocked = nodes.iter().chain(&placed).any(|r| r.contains(q));
+                        cost += if blocked { LEADER_BLOCKED_COST } else { 0.0 };
+                    }
+                }
                 if best.as_ref().is_some_and(|(c, _, _)| cost >= *c) {
                     continue;
                 }

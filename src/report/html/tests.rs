@@ -156,15 +156,18 @@ fn report_is_deterministic_and_complete() {
 }
 
 #[test]
-fn csp_names_the_scripts_by_hash() {
+fn csp_names_the_scripts_and_style_by_hash() {
     let page = render(&fixtures::scenario(
         "rds-deployment",
         fixtures::SAMPLE_DEPLOYMENT,
     ));
-    for script in [ERROR_SCRIPT, MAIN_SCRIPT] {
+    for script in [ERROR_SCRIPT, MAIN_SCRIPT, STYLE] {
         let hash = format!("&#39;sha256-{}&#39;", base64(&sha256(script.as_bytes())));
         assert!(page.contains(&hash));
-        assert!(page.contains(&format!("<script>{script}</script>")));
+        assert!(
+            page.contains(&format!("<script>{script}</script>"))
+                || page.contains(&format!("<style>{script}</style>"))
+        );
     }
     assert!(page.contains("default-src &#39;none&#39;"));
 }
