@@ -426,23 +426,21 @@ fn header(p: &mut String, summary: &Summary, inputs: &[&str]) {
         "<p class=\"meta\">Capture: {}</p>",
         e(&inputs.join(", "))
     );
-    let span = match (summary.capture.first_ts, summary.capture.last_ts) {
-        (Some(a), Some(b)) => format!(
-            "{} → {} UTC ({:.0} s)",
-            utc(a, false),
-            utc(b, false),
-            summary.capture.duration
-        ),
-        _ => "no packets".into(),
-    };
-    let _ = writeln!(
-        p,
-        "<p class=\"meta\">{}; {} packets, {} flows ({} matched an RDS service)</p>",
-        e(&span),
-        group(summary.totals.packets),
-        group(summary.totals.flows),
-        group(summary.totals.rds_flows)
-    );
+    match (summary.capture.first_ts, summary.capture.last_ts) {
+        (Some(a), Some(b)) => {
+            let _ = writeln!(
+                p,
+                "<p class=\"meta\">{} → {} UTC ({:.0} s); {} packets, {} flows ({} matched an RDS service)</p>",
+                e(&utc(a, false)),
+                e(&utc(b, false)),
+                summary.capture.duration,
+                group(summary.totals.packets),
+                group(summary.totals.flows),
+                group(summary.totals.rds_flows)
+            );
+        }
+        _ => p.push_str("<p class=\"meta\">The capture holds no packets.</p>\n"),
+    }
     for input in summary.inputs.iter().filter(|i| i.error.is_some()) {
         let _ = writeln!(
             p,

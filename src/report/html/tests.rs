@@ -251,6 +251,20 @@ fn fifty_hosts_lay_out_without_overlaps() {
     }
 }
 
+#[test]
+fn empty_capture_still_makes_a_whole_page() {
+    let summary = fixtures::scenario("empty", fixtures::SAMPLE_DEPLOYMENT);
+    let page = render(&summary);
+    assert_only_our_markup(&page);
+    assert!(page.contains("The capture holds no packets."));
+    assert!(page.contains("No RDP flow in the capture."));
+    assert!(page.contains("No RDS flow in the capture."));
+    assert!(page.contains("id=\"diagram-svg\""));
+    check_layout(&summary);
+    let dot = crate::report::dot::render(&summary);
+    assert!(dot.contains("not seen"));
+}
+
 /// Writes the pages the browser test also makes, for looking at by hand:
 /// `RDSFLOWS_REPORT_DIR=/tmp/r cargo test --lib report::html::tests::write_pages_for_review`.
 #[test]
