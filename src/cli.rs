@@ -114,6 +114,13 @@ pub struct CommonArgs {
     /// Write one JSON object per flow (JSON Lines, Zeek conn.log field names) to FILE (- for stdout).
     #[arg(long, value_name = "FILE|-")]
     pub flows: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE: deployment diagram, verdict, findings, RDP
+    /// connections and a timeline (opens offline; no external scripts or fonts).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write the deployment diagram as Graphviz DOT to FILE (render it with `dot -Tsvg`).
+    #[arg(long, value_name = "FILE")]
+    pub dot: Option<PathBuf>,
     /// Keep at most this many flows in memory; the least recently active are evicted (and counted).
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_flows: usize,

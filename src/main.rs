@@ -20,7 +20,7 @@ use rdsflows::deployment::Deployment;
 use rdsflows::error::Error;
 use rdsflows::flow::FlowTableConfig;
 use rdsflows::report::progress::Progress;
-use rdsflows::report::{json, text};
+use rdsflows::report::{dot, html, json, text};
 use rdsflows::verdict::infer::infer;
 use rdsflows::verdict::{evaluate, EdgeStatus, Severity, VerdictReport};
 use rdsflows::{pipeline, synth};
@@ -236,6 +236,11 @@ fn run_and_report(
         }
         None => {}
     }
+    // The report and the diagram: files only, each written whole or not at all.
+    write_file(args.report.as_deref(), |out| {
+        html::write_html(out, &summary)
+    })?;
+    write_file(args.dot.as_deref(), |out| dot::write_dot(out, &summary))?;
     if !args.quiet {
         // The human summary goes to stdout unless a machine format already claimed it.
         if stdout_users == 0 {
@@ -262,6 +267,20 @@ fn run_and_report(
     } else {
         EXIT_COMPLETE
     })
+}
+
+/// Writes an output file through [`AtomicFile`] when its option was given.
+fn write_file(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut BufWriter<std::fs::File>) -> io::Result<()>,
+) -> Result<(), Error> {
+    let Some(path) = path else { return Ok(()) };
+    let mut file = AtomicFile::create(path)?;
+    write(&mut file.out).map_err(|source| Error::Output {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    file.commit()
 }
 
 /// Colour only on a terminal and never with NO_COLOR set (no-color.org), unless forced.

@@ -368,8 +368,19 @@ fn syn_scan_attempts_are_unanswered_or_rejected_not_answered() {
 
 #[test]
 fn bench_reports_documented_fields() {
-    let out = rdsflows(&["bench", "--repeat", "2", "--json", sample().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = rdsflows(&[
+        "bench",
+        "--repeat",
+        "2",
+        "--json",
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = stdout_json(&out);
     assert_eq!(report["packets"], 4086);
     assert_eq!(report["flows"], 85);

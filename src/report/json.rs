@@ -17,6 +17,7 @@
 //! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`} |
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
 //! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `peak_table_bytes` (the hash map's peak allocation), `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
+//! | `timeline` | flow starts per RDS service over the capture: `start` (seconds since the epoch, a multiple of the bucket width; null without packets), `bucket_seconds` (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800 or a doubling of that), `buckets` (at most 60, covering the capture), `services[]` {`service`, `flows` [per bucket], `failed` [per bucket: rejected or unanswered]} in signature order |
 //! | `verdict` | observed versus expected, below |
 //! | `resources` | `flow_record_bytes` (one flow record), `peak_rss_bytes` (peak resident memory of the process on Linux, else null) |
 //!

@@ -1,11 +1,19 @@
 //! The summary: every ended flow folded into per-service and unclassified aggregates, plus the
-//! run's counters. Owns the `Summary` value that the text, JSON (and later verdict and report)
-//! outputs all read; must not do I/O (writers take an `impl Write` from the caller).
+//! run's counters. Owns the `Summary` value that the text, JSON, HTML and DOT outputs all read;
+//! must not do I/O (writers take an `impl Write` from the caller).
 
+pub mod dot;
+#[cfg(test)]
+mod fixtures;
 pub mod flows;
+pub mod graph;
+pub mod html;
 pub mod json;
+pub mod layout;
 pub mod progress;
+mod sha256;
 pub mod text;
+pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +28,7 @@ use crate::flow::{ConnState, EndReason, FlowRecord, Outcome};
 use crate::stats::Stats;
 use crate::verdict::observed::{ObservedEdge, ObservedEdges};
 use crate::verdict::VerdictReport;
+pub use timeline::{ServiceTimeline, Timeline};
 
 /// Version of the summary JSON format; raised on any incompatible change (documented in `json`).
 pub const SUMMARY_FORMAT_VERSION: u32 = 1;
@@ -246,6 +255,8 @@ pub struct Summary {
     pub decode: DecodeSummary,
     /// Flow table limits and evictions.
     pub flow_table: FlowTableSummary,
+    /// Flow starts per service over the capture, in fixed buckets (for the report's timeline).
+    pub timeline: Timeline,
     /// Observed versus expected (set by the caller from `observed` and a deployment).
     pub verdict: Option<VerdictReport>,
     /// Memory: the flow record's size and the process's peak (set by the caller).
@@ -278,6 +289,7 @@ pub struct SummaryBuilder {
     unclassified_other: Traffic,
     totals: Totals,
     observed: ObservedEdges,
+    timeline: timeline::TimelineBuilder,
 }
 
 /// Bound on distinct servers/clients remembered per service (the count saturates there).
@@ -312,6 +324,8 @@ impl SummaryBuilder {
             }
             return;
         };
+        self.timeline
+            .add(id.0, flow.first_seen, flow.outcome() != Outcome::Answered);
         self.totals.rds_flows += 1;
         self.totals.rds_packets += flow.packets();
         self.totals.rds_bytes += flow.ip_bytes();
@@ -484,6 +498,15 @@ impl SummaryBuilder {
                 .collect(),
             timestamps_backwards: stats.ts_backwards,
         };
+        let timeline = self.timeline.finish(
+            |id| {
+                classifier
+                    .services()
+                    .get(usize::from(id))
+                    .map(|s| s.name.clone())
+            },
+            stats.first_ts.zip(stats.last_ts),
+        );
         Summary {
             format: "rdsflows-summary",
             version: SUMMARY_FORMAT_VERSION,
@@ -511,6 +534,7 @@ impl SummaryBuilder {
             },
             decode,
             flow_table,
+            timeline,
             verdict: None,
             resources: Resources {
                 flow_record_bytes: std::mem::size_of::<FlowRecord>() as u64,
