@@ -450,19 +450,7 @@ fn header(p: &mut String, summary: &Summary, inputs: &[&str]) {
     }
     if let Some(v) = &summary.verdict {
         let d = &v.deployment;
-        let origin = if d.inferred {
-            format!(
-                "roles inferred from the traffic ({} hosts): check them with `rdsflows roles`",
-                d.hosts.len()
-            )
-        } else {
-            format!(
-                "{} ({} hosts, {} networks)",
-                d.origin,
-                d.hosts.len(),
-                d.networks.len()
-            )
-        };
+        let origin = d.describe();
         let _ = writeln!(p, "<p class=\"meta\">Deployment: {}</p>", e(&origin));
         let c = &v.counts;
         let _ = writeln!(p, "<ul class=\"tiles\" id=\"counts\">");

@@ -361,19 +361,7 @@ pub fn write_verdict<W: Write + ?Sized>(
 ) -> io::Result<()> {
     use crate::verdict::{EdgeStatus, Severity};
     let d = &v.deployment;
-    let source = if d.inferred {
-        format!(
-            "roles inferred from the traffic ({} hosts; check them with `rdsflows roles`)",
-            d.hosts.len()
-        )
-    } else {
-        format!(
-            "{} ({} hosts, {} networks)",
-            d.origin,
-            d.hosts.len(),
-            d.networks.len()
-        )
-    };
+    let source = d.describe();
     writeln!(
         out,
         "{} — deployment: {source}",
