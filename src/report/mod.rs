@@ -5,6 +5,7 @@
 pub mod flows;
 pub mod json;
 pub mod progress;
+pub mod status;
 pub mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,6 +209,39 @@ pub struct FlowTableSummary {
     pub timeouts: BTreeMap<String, f64>,
 }
 
+/// Kernel counters of a live capture (`pcap_stats`), as the summary reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KernelSummary {
+    /// Packets the capture received (on Linux: those that passed the filter).
+    pub received: u64,
+    /// Dropped because the capture buffer was full (rdsflows read too slowly).
+    pub dropped: u64,
+    /// Dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
+/// What only a live capture has: the device, the filter, why it stopped, what the kernel
+/// dropped, and the `-w` files. Absent (and not in the JSON) for files.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveSummary {
+    /// The device captured on.
+    pub interface: String,
+    /// Its link type.
+    pub link_type: String,
+    /// The BPF filter, or null.
+    pub filter: Option<String>,
+    /// Bytes kept of each frame.
+    pub snaplen: u32,
+    /// Whether the device was in promiscuous mode.
+    pub promiscuous: bool,
+    /// `signal` (Ctrl-C, SIGTERM, SIGHUP), `duration`, `count` or `error`.
+    pub stopped_by: &'static str,
+    /// Kernel counters: always reported, drops included.
+    pub kernel: KernelSummary,
+    /// The `-w` files written, in order.
+    pub written: Vec<String>,
+}
+
 /// The whole summary: what `--json` writes and the text report prints.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
@@ -233,6 +267,9 @@ pub struct Summary {
     pub decode: DecodeSummary,
     /// Flow table limits and evictions.
     pub flow_table: FlowTableSummary,
+    /// Live capture facts; `None` for files (and then absent from the JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSummary>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -481,6 +518,7 @@ impl SummaryBuilder {
             },
             decode,
             flow_table,
+            live: None,
         }
     }
 }
