@@ -11,11 +11,12 @@ use rdsflows::capture::file::open_inputs;
 use rdsflows::capture::PacketSource;
 use rdsflows::classify::signature::SignatureSet;
 use rdsflows::classify::Classifier;
-use rdsflows::cli::{AnalyzeArgs, Cli, Command, CommonArgs, GenerateArgs};
+use rdsflows::cli::{AnalyzeArgs, CaptureArgs, Cli, Command, CommonArgs, GenerateArgs};
 use rdsflows::error::Error;
 use rdsflows::flow::FlowTableConfig;
+use rdsflows::pipeline::RunObserver;
 use rdsflows::report::progress::Progress;
-use rdsflows::report::{json, text};
+use rdsflows::report::{json, text, Summary};
 use rdsflows::{pipeline, synth};
 
 /// Exit status: complete.
@@ -30,6 +31,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Generate(args) => generate(args),
+        Command::Capture(args) => capture(args),
+        Command::Interfaces => interfaces(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -120,18 +123,30 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
         .iter()
         .map(|e| (e.path.display().to_string(), e.to_string()))
         .collect();
-    run_and_report(&mut source, &inputs, &damage, &args.common, &progress)
+    run_and_report(
+        &mut source,
+        &inputs,
+        &damage,
+        &args.common,
+        &progress,
+        |_| {},
+        |_, _| {},
+    )
 }
 
 /// Runs the pipeline over any packet source with the common options, writes every output the
 /// user asked for, and returns the exit status. `damage` lists inputs that failed before the
-/// run (path, message). Shared by `analyze` and live capture.
-fn run_and_report(
-    source: &mut dyn PacketSource,
+/// run (path, message). Shared by `analyze` and live capture: `started` runs once everything is
+/// validated and the packets are about to flow, `annotate` adds what only the source knows to
+/// the summary before it is written.
+fn run_and_report<S: PacketSource + ?Sized>(
+    source: &mut S,
     inputs: &[String],
     damage: &[(String, String)],
     args: &CommonArgs,
-    progress: &Progress,
+    observer: &dyn RunObserver,
+    started: impl FnOnce(&S),
+    annotate: impl FnOnce(&mut S, &mut Summary),
 ) -> Result<u8, Failure> {
     let stdout_users = [&args.json, &args.flows]
         .iter()
@@ -167,14 +182,16 @@ fn run_and_report(
         (Some(_), None) => Some(&mut stdout_lock),
         (None, None) => None,
     };
+    started(source);
     let mut summary = pipeline::run(
         source,
         inputs,
         &mut classifier,
         table_config,
         flows_out,
-        progress,
+        observer,
     )?;
+    annotate(source, &mut summary);
     // Inputs that could not even be opened are damage too, reported on their own line.
     for (path, message) in damage {
         match summary
@@ -224,6 +241,148 @@ fn run_and_report(
     } else {
         EXIT_COMPLETE
     })
+}
+
+/// What a build without the `live` feature answers to `capture` and `interfaces`.
+#[cfg(not(feature = "live"))]
+const LIVE_MISSING: &str = "\
+rdsflows: live capture is not in this build: it is the cargo feature `live`, which needs libpcap.
+To get it:
+  sudo apt-get install libpcap-dev         # Debian/Ubuntu: libpcap and its headers
+  cargo build --release --features live
+  sudo setcap cap_net_raw,cap_net_admin=eip target/release/rdsflows   # or run it as root
+Then: target/release/rdsflows capture -i eth0
+";
+
+#[cfg(not(feature = "live"))]
+fn capture(_args: CaptureArgs) -> Result<u8, Failure> {
+    eprint!("{LIVE_MISSING}");
+    Ok(EXIT_FATAL)
+}
+
+#[cfg(not(feature = "live"))]
+fn interfaces() -> Result<u8, Failure> {
+    eprint!("{LIVE_MISSING}");
+    Ok(EXIT_FATAL)
+}
+
+/// `rdsflows interfaces`: the capture devices, numbered, as `tcpdump -D` prints them.
+#[cfg(feature = "live")]
+fn interfaces() -> Result<u8, Failure> {
+    let devices = rdsflows::capture::live::list_devices().map_err(Error::from)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (n, device) in devices.iter().enumerate() {
+        let mut line = format!("{}.{}", n + 1, device.name);
+        if let Some(description) = &device.description {
+            line.push_str(&format!(" ({description})"));
+        }
+        if !device.flags.is_empty() {
+            line.push_str(&format!(" [{}]", device.flags.join(", ")));
+        }
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(EXIT_COMPLETE)
+}
+
+/// `rdsflows capture`: the analyze pipeline over a libpcap device, until Ctrl-C, SIGTERM,
+/// `--duration` or `-c`.
+#[cfg(feature = "live")]
+fn capture(args: CaptureArgs) -> Result<u8, Failure> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use rdsflows::capture::live::{LiveConfig, LiveSource, WriteConfig};
+    use rdsflows::report::status::StatusLine;
+    use rdsflows::report::{KernelSummary, LiveSummary};
+
+    if args.write.as_deref().is_some_and(is_stdout) {
+        return Err(Error::Usage(
+            "-w needs a file name: writing the capture to standard output is not supported".into(),
+        )
+        .into());
+    }
+    // Installed before the device opens, so an early Ctrl-C is not lost: the capture then stops
+    // at once and still prints its (empty) summary.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .map_err(|e| Error::Usage(format!("cannot install the Ctrl-C/SIGTERM handler: {e}")))?;
+    let mut source = LiveSource::open(LiveConfig {
+        interface: args.interface.clone(),
+        filter: args.filter.clone(),
+        snaplen: args.snaplen,
+        promisc: !args.no_promisc,
+        duration: args
+            .duration
+            .map(|d| std::time::Duration::from_nanos(d.as_nanos().unsigned_abs())),
+        count: args.count,
+        write: args.write.clone().map(|path| WriteConfig {
+            path,
+            max_bytes: args.rotate_size,
+            every: args
+                .rotate_seconds
+                .map(|s| rdsflows::time::Duration::from_secs(i64::try_from(s).unwrap_or(i64::MAX))),
+        }),
+        stop,
+    })
+    .map_err(Error::from)?;
+    let observer = StatusLine::new(source.interface(), args.common.quiet);
+    let inputs = vec![source.interface().to_string()];
+    let quiet = args.common.quiet;
+    let mut dropped = 0;
+    let code = run_and_report(
+        &mut source,
+        &inputs,
+        &[],
+        &args.common,
+        &observer,
+        |s| {
+            if !quiet {
+                let filter = s
+                    .filter()
+                    .map(|f| format!(", filter '{f}'"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "rdsflows: listening on {}, link-type {}, snapshot length {} bytes{filter}; \
+                     Ctrl-C to stop and print the summary",
+                    s.interface(),
+                    s.link().name(),
+                    s.snaplen()
+                );
+            }
+        },
+        |s, summary| {
+            let kernel = s.kernel_stats().unwrap_or_default();
+            dropped = kernel.dropped + kernel.if_dropped;
+            summary.live = Some(LiveSummary {
+                interface: s.interface().to_string(),
+                link_type: s.link().name(),
+                filter: s.filter().map(str::to_string),
+                snaplen: s.snaplen(),
+                promiscuous: s.promisc(),
+                stopped_by: s.stop_reason().map_or("signal", |r| r.as_str()),
+                kernel: KernelSummary {
+                    received: kernel.received,
+                    dropped: kernel.dropped,
+                    if_dropped: kernel.if_dropped,
+                },
+                written: s
+                    .files_written()
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+            });
+        },
+    )?;
+    // Drops are reported even with --quiet: they mean the summary undercounts.
+    if dropped > 0 {
+        eprintln!(
+            "rdsflows: warning: the kernel dropped {dropped} packets: the counts above are short \
+             (a narrower -f filter or a smaller -s snaplen help)"
+        );
+    }
+    Ok(code)
 }
 
 fn generate(args: GenerateArgs) -> Result<u8, Failure> {

@@ -3,6 +3,8 @@
 //! time; must not decode protocol headers or touch flows.
 
 pub mod file;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod netmon;
 pub mod pcap;
 pub mod pcapng;
