@@ -67,6 +67,10 @@ pub struct CaptureArgs {
     /// Bytes kept of each frame (0: the default, 262144, whole frames).
     #[arg(short = 's', long, value_name = "SNAPLEN", default_value_t = 262_144)]
     pub snaplen: u32,
+    /// Kernel capture buffer in KiB (as tcpdump -B); raise it when the summary reports drops.
+    #[arg(short = 'B', long, value_name = "KIB", default_value_t = 8192,
+          value_parser = clap::value_parser!(u32).range(64..=4_194_303))]
+    pub buffer_size: u32,
     /// Do not put the interface in promiscuous mode (only traffic to and from this host).
     #[arg(long)]
     pub no_promisc: bool,

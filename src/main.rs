@@ -313,6 +313,7 @@ fn capture(args: CaptureArgs) -> Result<u8, Failure> {
         filter: args.filter.clone(),
         snaplen: args.snaplen,
         promisc: !args.no_promisc,
+        buffer_bytes: args.buffer_size.saturating_mul(1024),
         duration: args
             .duration
             .map(|d| std::time::Duration::from_nanos(d.as_nanos().unsigned_abs())),
@@ -379,7 +380,7 @@ fn capture(args: CaptureArgs) -> Result<u8, Failure> {
     if dropped > 0 {
         eprintln!(
             "rdsflows: warning: the kernel dropped {dropped} packets: the counts above are short \
-             (a narrower -f filter or a smaller -s snaplen help)"
+             (a larger -B buffer or a narrower -f filter help)"
         );
     }
     Ok(code)

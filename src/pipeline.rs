@@ -41,7 +41,7 @@ pub struct RunStatus<'a> {
 /// Takes `&self` so that callers can keep handing the pipeline a shared `&Progress`; observers
 /// that keep state between ticks hold it in a `Cell`.
 pub trait RunObserver {
-    /// Called every [`PROGRESS_EVERY`] packets and at each tick of a live source.
+    /// Called every 16,384 packets and at each tick of a live source.
     fn tick(&self, status: &RunStatus<'_>);
     /// Called once when the input is over and every flow has been reported.
     fn finish(&self) {}

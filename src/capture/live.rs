@@ -28,10 +28,16 @@ const WAIT_MS: u16 = 100;
 /// second; ticking more often keeps it from skipping a second).
 const TICK_INTERVAL: Duration = Duration::from_nanos(250_000_000);
 /// After Ctrl-C, frames already in the kernel buffer are still read (so traffic sent before the
-/// signal is analysed), until a read times out with nothing, for at most this long.
-const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// signal is analysed): until a wait finds nothing this long after the signal (more than twice
+/// the kernel's block timeout, so the last partly filled block has been handed over), and for
+/// at most `DRAIN_LIMIT`.
+const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(250);
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The snapshot length when none is given, or 0: tcpdump's default, whole frames on any link.
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
+/// The kernel capture buffer: 8 MiB, four times libpcap's default, which a burst on a busy
+/// link overflows (the drops show in the summary; `-B` raises it, as in tcpdump).
+pub const DEFAULT_BUFFER_BYTES: u32 = 8 << 20;
 
 /// Where and how `-w` writes what is captured.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +61,8 @@ pub struct LiveConfig {
     pub snaplen: u32,
     /// Promiscuous mode (ignored on the `any` pseudo-device, which cannot do it).
     pub promisc: bool,
+    /// The kernel buffer libpcap captures into, in bytes ([`DEFAULT_BUFFER_BYTES`] by default).
+    pub buffer_bytes: u32,
     /// Stop after this much wall time.
     pub duration: Option<std::time::Duration>,
     /// Stop after this many packets.
@@ -452,12 +460,13 @@ impl LiveSource {
             .map_err(open_error)?
             .snaplen(i32::try_from(snaplen).unwrap_or(i32::MAX))
             .promisc(promisc)
+            // Also the kernel's block timeout (Linux TPACKET_V3): a block with frames in it is
+            // handed over at most this long after it was started, so the poll below sees it.
             .timeout(i32::from(WAIT_MS))
-            // Frames are handed over as they arrive, not in blocks retired by a kernel timer
-            // (Linux TPACKET_V3 batches; immediate mode uses TPACKET_V2, pcap-linux.c
-            // prepare_tpacket_socket): what was captured before Ctrl-C is readable at once, and
-            // a frame never waits behind a timer. It costs some CPU on very busy links.
-            .immediate_mode(true)
+            // Not immediate mode: that switches Linux to TPACKET_V2, whose ring has one
+            // snaplen-sized slot per frame (a 2 MiB buffer held 16 frames on lo); TPACKET_V3
+            // packs frames by their real size.
+            .buffer_size(i32::try_from(config.buffer_bytes).unwrap_or(i32::MAX))
             .open()
             .map_err(open_error)?
             .setnonblock()
@@ -660,11 +669,9 @@ impl PacketSource for LiveSource {
                     // A whole wait with nothing.
                     let now = Instant::now();
                     if let Some(started) = self.drain_started {
-                        // Draining after Ctrl-C: a wait that began after the stop found nothing,
-                        // so every frame captured before it has been read.
-                        if now.duration_since(started)
-                            >= std::time::Duration::from_millis(WAIT_MS.into())
-                        {
+                        // Draining after Ctrl-C: nothing for longer than the kernel's block
+                        // timeout since the stop, so every frame captured before it was read.
+                        if now.duration_since(started) >= DRAIN_QUIET {
                             self.drained = true;
                         }
                     }

@@ -17,7 +17,7 @@
 //! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`} |
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
 //! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
-//! | `live` | only for `rdsflows capture` (absent for files): `interface`, `link_type`, `filter` (or null), `snaplen`, `promiscuous`, `stopped_by` (`signal`, `duration`, `count`, `error`), `kernel` {`received`, `dropped` (capture buffer full), `if_dropped` (interface or driver)}, `written` [the `-w` files, in order] |
+//! | `live` | only for `rdsflows capture` (absent for files): `interface`, `link_type`, `filter` (or null), `snaplen`, `promiscuous`, `stopped_by` (`signal`, `duration`, `count`, `error`), `kernel` {`received`, `dropped` (capture buffer full), `if_dropped` (interface or driver)}, `written` (the `-w` files, in order) |
 //!
 //! For a live capture, `inputs` holds one entry named after the interface; an error there (the
 //! device failed, or a `-w` file could not be written) ends the capture and sets `status` to
