@@ -73,7 +73,8 @@ fn is_stdout(path: &Path) -> bool {
 }
 
 /// An output file written under a temporary name and renamed when complete, so an interrupted
-/// run never leaves a file that looks whole.
+/// run never leaves a file that looks whole. (Or, for a live capture's flow lines, written in
+/// place: readable while the capture runs.)
 struct AtomicFile {
     path: PathBuf,
     temp: PathBuf,
@@ -96,6 +97,19 @@ impl AtomicFile {
         })
     }
 
+    /// A file written under its own name from the start (`commit` then only flushes).
+    fn in_place(path: &Path) -> Result<Self, Error> {
+        let file = std::fs::File::create(path).map_err(|source| Error::Output {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp: path.to_path_buf(),
+            out: BufWriter::new(file),
+        })
+    }
+
     fn commit(mut self) -> Result<(), Error> {
         let path = self.path.clone();
         let fail = |source| Error::Output {
@@ -103,6 +117,9 @@ impl AtomicFile {
             source,
         };
         self.out.flush().map_err(fail)?;
+        if self.temp == self.path {
+            return Ok(());
+        }
         std::fs::rename(&self.temp, &self.path).map_err(fail)
     }
 }
@@ -129,6 +146,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
         &damage,
         &args.common,
         &progress,
+        false,
         |_| {},
         |_, _| {},
     )
@@ -136,15 +154,22 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
 
 /// Runs the pipeline over any packet source with the common options, writes every output the
 /// user asked for, and returns the exit status. `damage` lists inputs that failed before the
-/// run (path, message). Shared by `analyze` and live capture: `started` runs once everything is
-/// validated and the packets are about to flow, `annotate` adds what only the source knows to
-/// the summary before it is written.
+/// run (path, message). Shared by `analyze` and live capture: `flows_in_place` writes `--flows`
+/// under its own name from the start (a capture that runs for days shows its ended flows as it
+/// goes) instead of renaming it when complete; `started` runs once everything is validated and
+/// the packets are about to flow; `annotate` adds what only the source knows to the summary
+/// before it is written.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one runner for files and live capture; the last three are what differs"
+)]
 fn run_and_report<S: PacketSource + ?Sized>(
     source: &mut S,
     inputs: &[String],
     damage: &[(String, String)],
     args: &CommonArgs,
     observer: &dyn RunObserver,
+    flows_in_place: bool,
     started: impl FnOnce(&S),
     annotate: impl FnOnce(&mut S, &mut Summary),
 ) -> Result<u8, Failure> {
@@ -173,8 +198,10 @@ fn run_and_report<S: PacketSource + ?Sized>(
 
     let stdout = io::stdout();
     let mut flows_file = match &args.flows {
-        Some(path) if !is_stdout(path) => Some(AtomicFile::create(path)?),
-        _ => None,
+        Some(path) if is_stdout(path) => None,
+        Some(path) if flows_in_place => Some(AtomicFile::in_place(path)?),
+        Some(path) => Some(AtomicFile::create(path)?),
+        None => None,
     };
     let mut stdout_lock = BufWriter::new(stdout.lock());
     let flows_out: Option<&mut dyn Write> = match (&args.flows, flows_file.as_mut()) {
@@ -338,6 +365,7 @@ fn capture(args: CaptureArgs) -> Result<u8, Failure> {
         &[],
         &args.common,
         &observer,
+        true,
         |s| {
             if !quiet {
                 let filter = s

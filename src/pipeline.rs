@@ -129,6 +129,10 @@ pub fn run<S: PacketSource + ?Sized>(
                             write_flow(out, &flow, reason, classifier)?;
                         }
                     }
+                    // A quiet moment on a live link: let `tail -f` see the lines written so far.
+                    if let Some(out) = flows_out.as_deref_mut() {
+                        out.flush()?;
+                    }
                 }
                 if due {
                     tick(observer, source, &stats, &table, classifier, &services);

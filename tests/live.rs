@@ -554,6 +554,39 @@ fn duration_ends_a_capture_with_no_traffic_and_sigterm_stops_cleanly() {
 }
 
 #[test]
+fn flows_ending_on_a_quiet_link_are_written_while_the_capture_runs() {
+    require_root!();
+    let dir = out_dir("quiet");
+    let flows = dir.join("f.jsonl");
+    let running = Running::start(&[
+        "-f",
+        "host 127.0.0.1 and udp port 40009",
+        "--udp-timeout",
+        "1s",
+        "--flows",
+        flows.to_str().unwrap(),
+    ]);
+    let client = udp_send(40009);
+    // No packet follows: the flow can only end because the capture clock moves on by itself.
+    let deadline = Instant::now() + STEP;
+    let line = loop {
+        let text = std::fs::read_to_string(&flows).unwrap_or_default();
+        if let Some(line) = text.lines().next() {
+            break line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no flow line within {STEP:?}");
+        thread::sleep(Duration::from_millis(50));
+    };
+    let flow: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(flow["id.orig_p"], client);
+    assert_eq!(flow["end_reason"], "idle");
+    running.signal("-INT");
+    let (status, _, stderr) = running.wait();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(read_lines(&flows).len(), 1);
+}
+
+#[test]
 fn a_filter_that_does_not_compile_is_reported_with_libpcaps_message() {
     require_root!();
     let out = Command::new(BIN)

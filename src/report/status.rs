@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use console::Term;
 
 use super::text::group;
 use crate::pipeline::{RunObserver, RunStatus};
@@ -18,10 +18,16 @@ const TERMINAL_EVERY: Duration = Duration::from_secs(1);
 /// second would flood it.
 const PLAIN_EVERY: Duration = Duration::from_secs(60);
 
+/// Service names shown on the line (the count is always complete); keeps it on one row.
+const MAX_NAMES: usize = 6;
+
 #[derive(Debug)]
 enum Output {
     Hidden,
-    Terminal(ProgressBar),
+    /// Redrawn in place: cleared, then written cut to the terminal's width with no padding, so
+    /// the cursor stays after the text and the terminal's "^C" echo does not wrap (indicatif
+    /// pads to the last column, and after Ctrl-C its clear then hit the wrong line).
+    Terminal(Term),
     Plain,
 }
 
@@ -48,11 +54,7 @@ impl StatusLine {
         let output = if quiet {
             Output::Hidden
         } else if terminal {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{spinner} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner());
-            bar.set_style(style);
-            Output::Terminal(bar)
+            Output::Terminal(Term::stderr())
         } else {
             Output::Plain
         };
@@ -73,26 +75,33 @@ impl StatusLine {
 
     /// The line's text, from a status and the packet rate.
     pub fn text(interface: &str, status: &RunStatus<'_>, packets_per_sec: f64) -> String {
-        let services = if status.rds_services.is_empty() {
-            "none yet".to_string()
-        } else {
-            format!(
-                "{} ({})",
-                status.rds_services.len(),
-                status.rds_services.join(", ")
-            )
+        let services = match status.rds_services {
+            [] => "none yet".to_string(),
+            names if names.len() <= MAX_NAMES => format!("{} ({})", names.len(), names.join(", ")),
+            names => format!(
+                "{} ({}, …)",
+                names.len(),
+                names
+                    .iter()
+                    .take(MAX_NAMES)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
+        // Drops come before the service list, so a narrow terminal cuts the names, not them.
         let drops = match status.kernel {
-            Some(k) => format!(
-                "dropped {} (kernel {}, interface {})",
+            Some(k) if k.dropped + k.if_dropped > 0 => format!(
+                "{} dropped (kernel {}, interface {})",
                 group(k.dropped + k.if_dropped),
                 group(k.dropped),
                 group(k.if_dropped)
             ),
-            None => "dropped: unknown".to_string(),
+            Some(_) => "0 dropped".to_string(),
+            None => "drops unknown".to_string(),
         };
         format!(
-            "{interface}: {} packets, {:.0} pkt/s, {} live flows, {} ended; RDS services: {services}; {drops}",
+            "{interface}: {} packets, {:.0} pkt/s, {} live flows, {} ended, {drops}; RDS services: {services}",
             group(status.packets),
             packets_per_sec,
             group(status.live_flows),
@@ -119,9 +128,12 @@ impl RunObserver for StatusLine {
         });
         let line = Self::text(&self.interface, status, rate);
         match &self.output {
-            Output::Terminal(bar) => {
-                bar.set_message(line);
-                bar.tick();
+            Output::Terminal(term) => {
+                // Room for the "^C" echo after the text.
+                let width = usize::from(term.size().1).saturating_sub(4).max(20);
+                let _ = term.clear_line();
+                let _ = term.write_str(&console::truncate_str(&line, width, "…"));
+                let _ = term.flush();
             }
             Output::Plain => {
                 let _ = writeln!(std::io::stderr().lock(), "rdsflows: {line}");
@@ -131,8 +143,8 @@ impl RunObserver for StatusLine {
     }
 
     fn finish(&self) {
-        if let Output::Terminal(bar) = &self.output {
-            bar.finish_and_clear();
+        if let Output::Terminal(term) = &self.output {
+            let _ = term.clear_line();
         }
     }
 }
@@ -160,14 +172,27 @@ mod tests {
         };
         assert_eq!(
             StatusLine::text("eth0", &status, 210.4),
-            "eth0: 12,345 packets, 210 pkt/s, 7 live flows, 1,200 ended; \
-             RDS services: 2 (rdp, kerberos); dropped 3 (kernel 3, interface 0)"
+            "eth0: 12,345 packets, 210 pkt/s, 7 live flows, 1,200 ended, \
+             3 dropped (kernel 3, interface 0); RDS services: 2 (rdp, kerberos)"
         );
         let quiet = RunStatus {
             rds_services: &[],
-            kernel: None,
+            kernel: Some(KernelStats::default()),
             ..status
         };
-        assert!(StatusLine::text("lo", &quiet, 0.0).contains("RDS services: none yet"));
+        let line = StatusLine::text("lo", &quiet, 0.0);
+        assert!(
+            line.contains(" 0 dropped; RDS services: none yet"),
+            "{line}"
+        );
+        let many = [
+            "rdp", "rdp-udp", "rdcb", "kerberos", "ldap", "dns", "radius", "smb",
+        ];
+        let busy = RunStatus {
+            rds_services: &many,
+            ..status
+        };
+        assert!(StatusLine::text("lo", &busy, 0.0)
+            .contains("RDS services: 8 (rdp, rdp-udp, rdcb, kerberos, ldap, dns, …)"));
     }
 }
