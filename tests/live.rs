@@ -587,6 +587,53 @@ fn flows_ending_on_a_quiet_link_are_written_while_the_capture_runs() {
 }
 
 #[test]
+fn the_library_source_hands_out_frames_with_capture_timestamps() {
+    use rdsflows::capture::live::{LiveConfig, LiveSource};
+    use rdsflows::capture::{LinkType, PacketSource};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    require_root!();
+    let mut source = LiveSource::open(LiveConfig {
+        interface: "lo".into(),
+        filter: Some("host 127.0.0.1 and udp port 40011".into()),
+        snaplen: 0,
+        promisc: false,
+        buffer_bytes: 1 << 20,
+        // Bounds the blocking reads below: the source ends after this even with no traffic.
+        duration: Some(Duration::from_secs(10)),
+        count: Some(1),
+        write: None,
+        stop: Arc::new(AtomicBool::new(false)),
+    })
+    .unwrap();
+    assert_eq!(source.link(), LinkType::ETHERNET);
+    assert_eq!(source.snaplen(), 262_144);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    udp_send(40011);
+    let packet = source.next_packet().expect("a frame").expect("no error");
+    // Ethernet 14 + IPv4 20 + UDP 8 + 18 bytes of payload.
+    assert_eq!(packet.data.len(), 60);
+    assert_eq!(packet.orig_len, 60);
+    assert_eq!(packet.pos.number, 1);
+    let ts = packet.ts.as_secs_f64();
+    assert!(
+        ts >= before - 1.0 && ts < before + 10.0,
+        "pcap header time {ts}"
+    );
+    // -c 1: the next call ends the capture.
+    assert!(source.next_packet().is_none());
+    assert_eq!(
+        source.stop_reason(),
+        Some(rdsflows::capture::live::StopReason::Count)
+    );
+    assert!(source.kernel_stats().is_some());
+}
+
+#[test]
 fn a_filter_that_does_not_compile_is_reported_with_libpcaps_message() {
     require_root!();
     let out = Command::new(BIN)
