@@ -671,7 +671,7 @@ fn without_privileges_the_error_names_the_capabilities() {
         }
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if !stderr.contains("rdsflows") {
+    if !stderr.contains("rdsflows: error") {
         eprintln!("skipped: cannot run the binary as nobody: {stderr}");
         return;
     }
