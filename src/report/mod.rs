@@ -12,6 +12,7 @@ pub mod json;
 pub mod layout;
 pub mod progress;
 mod sha256;
+pub mod status;
 pub mod text;
 pub mod timeline;
 
@@ -230,6 +231,39 @@ pub struct Resources {
     pub peak_rss_bytes: Option<u64>,
 }
 
+/// Kernel counters of a live capture (`pcap_stats`), as the summary reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KernelSummary {
+    /// Packets the capture received (on Linux: those that passed the filter).
+    pub received: u64,
+    /// Dropped because the capture buffer was full (rdsflows read too slowly).
+    pub dropped: u64,
+    /// Dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
+/// What only a live capture has: the device, the filter, why it stopped, what the kernel
+/// dropped, and the `-w` files. Absent (and not in the JSON) for files.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveSummary {
+    /// The device captured on.
+    pub interface: String,
+    /// Its link type.
+    pub link_type: String,
+    /// The BPF filter, or null.
+    pub filter: Option<String>,
+    /// Bytes kept of each frame.
+    pub snaplen: u32,
+    /// Whether the device was in promiscuous mode.
+    pub promiscuous: bool,
+    /// `signal` (Ctrl-C, SIGTERM, SIGHUP), `duration`, `count` or `error`.
+    pub stopped_by: &'static str,
+    /// Kernel counters: always reported, drops included.
+    pub kernel: KernelSummary,
+    /// The `-w` files written, in order.
+    pub written: Vec<String>,
+}
+
 /// The whole summary: what `--json` writes and the text report prints.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
@@ -267,6 +301,9 @@ pub struct Summary {
     /// Flows that did not fit in the observed-edge table.
     #[serde(skip)]
     pub unattributed_flows: u64,
+    /// Live capture facts; `None` for files (and then absent from the JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSummary>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -542,6 +579,7 @@ impl SummaryBuilder {
             },
             unattributed_flows: self.observed.overflow,
             observed: self.observed.into_sorted(),
+            live: None,
         }
     }
 }
