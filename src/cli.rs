@@ -32,8 +32,101 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Infer each host's RDS role from captures and write an editable deployment file.
     Roles(RolesArgs),
+    /// Time the full pipeline on captures held in memory (packets/s, Gbit/s, flows/s, ns/packet).
+    Bench(BenchArgs),
     /// Write one of the built-in synthetic captures (the bundled samples are made with it).
     Generate(GenerateArgs),
+    /// Capture live traffic through libpcap and summarise its RDS flows; Ctrl-C stops cleanly
+    /// and prints the summary. Needs a build with `--features live`.
+    #[command(after_help = CAPTURE_HELP)]
+    Capture(CaptureArgs),
+    /// List the capture devices, like `tcpdump -D`. Needs a build with `--features live`.
+    Interfaces,
+}
+
+/// Extra help for `capture`: permissions, stopping, exit codes.
+pub const CAPTURE_HELP: &str = "\
+Permissions: run as root, or once: sudo setcap cap_net_raw,cap_net_admin=eip /path/to/rdsflows
+
+While running, a status line on stderr (about once a second on a terminal, once a minute
+otherwise): packets per second, live flows, RDS services seen, kernel drops.
+Ctrl-C, SIGTERM or SIGHUP stop the capture: frames already buffered are read, every flow is
+written, the output files are completed and the summary is printed (exit 0).
+
+Exit status:
+  0  stopped by Ctrl-C/SIGTERM, --duration or -c
+  2  could not start: no permission, unknown interface, bad filter, output not writable
+  3  stopped by an error after it started (device gone, -w file not writable); the summary
+     covers what came before";
+
+/// Options of `capture`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The device to capture on (see `rdsflows interfaces`; `any` for all of them on Linux).
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: String,
+    /// A BPF capture filter (pcap-filter(7) syntax, as tcpdump takes it), e.g. 'tcp port 3389'.
+    #[arg(short = 'f', long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Bytes kept of each frame (0: the default, 262144, whole frames).
+    #[arg(short = 's', long, value_name = "SNAPLEN", default_value_t = 262_144)]
+    pub snaplen: u32,
+    /// Kernel capture buffer in KiB (as tcpdump -B); raise it when the summary reports drops.
+    #[arg(short = 'B', long, value_name = "KIB", default_value_t = 8192,
+          value_parser = clap::value_parser!(u32).range(64..=4_194_303))]
+    pub buffer_size: u32,
+    /// Do not put the interface in promiscuous mode (only traffic to and from this host).
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Stop after this much time (e.g. 90s, 10m, 2h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Stop after this many packets.
+    #[arg(short = 'c', long, value_name = "COUNT")]
+    pub count: Option<u64>,
+    /// Also write every captured frame to this pcap file (FILE, then FILE1, FILE2… when rotated).
+    #[arg(short = 'w', long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// With -w: start a new file before one grows past SIZE: millions of bytes as tcpdump -C
+    /// takes it, or with a suffix k, m, g (KiB, MiB, GiB).
+    #[arg(short = 'C', long, value_name = "SIZE", value_parser = parse_file_size, requires = "write")]
+    pub rotate_size: Option<u64>,
+    /// With -w: start a new file every this many seconds (as tcpdump -G), when a packet arrives.
+    #[arg(short = 'G', long, value_name = "SECONDS", requires = "write",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rotate_seconds: Option<u64>,
+    /// Options shared with analyze.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Parses a `-C` size: a plain number is millions of bytes (tcpdump's unit); `k`, `m`, `g`
+/// suffixes are KiB, MiB, GiB (tcpdump 4.99).
+///
+/// # Errors
+/// Not a number, zero, or too large.
+pub fn parse_file_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let unit = match c.to_ascii_lowercase() {
+                'k' => 1 << 10,
+                'm' => 1 << 20,
+                'g' => 1 << 30,
+                _ => return Err(format!("unknown size suffix '{c}' (use k, m or g)")),
+            };
+            (text.get(..i).unwrap_or_default(), unit)
+        }
+        _ => (text, 1_000_000),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 100, 500k, 10m, 1g)"))?;
+    match n.checked_mul(unit) {
+        Some(0) => Err("the size must be above zero".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("'{text}' is too large")),
+    }
 }
 
 /// What `--fail-on` can make fatal for scripts and change checks.
@@ -45,6 +138,23 @@ pub enum FailOn {
     Unexpected,
     /// A required expected flow was not seen at all.
     Missing,
+}
+
+/// Options of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Capture files or directories (loaded into memory before timing).
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Timed runs (the median is reported, with the fastest and slowest).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub repeat: u32,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Flows kept in memory.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
 }
 
 /// Options of `roles`.
@@ -95,6 +205,13 @@ pub struct CommonArgs {
     /// Write one JSON object per flow (JSON Lines, Zeek conn.log field names) to FILE (- for stdout).
     #[arg(long, value_name = "FILE|-")]
     pub flows: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE: deployment diagram, verdict, findings, RDP
+    /// connections and a timeline (opens offline; no external scripts or fonts).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Write the deployment diagram as Graphviz DOT to FILE (render it with `dot -Tsvg`).
+    #[arg(long, value_name = "FILE")]
+    pub dot: Option<PathBuf>,
     /// Keep at most this many flows in memory; the least recently active are evicted (and counted).
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_flows: usize,
@@ -160,6 +277,59 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn capture_options_parse() {
+        let cli = Cli::try_parse_from([
+            "rdsflows",
+            "capture",
+            "-i",
+            "lo",
+            "-f",
+            "tcp port 3389",
+            "-c",
+            "10",
+            "-w",
+            "x.pcap",
+            "-C",
+            "2",
+            "-G",
+            "60",
+            "--duration",
+            "10m",
+            "--no-promisc",
+            "--json",
+            "s.json",
+        ])
+        .unwrap();
+        let Command::Capture(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.interface, "lo");
+        assert_eq!(args.filter.as_deref(), Some("tcp port 3389"));
+        assert_eq!(args.count, Some(10));
+        assert_eq!(args.rotate_size, Some(2_000_000));
+        assert_eq!(args.rotate_seconds, Some(60));
+        assert_eq!(args.duration, Some(Duration::from_secs(600)));
+        assert!(args.no_promisc);
+        assert_eq!(args.snaplen, 262_144);
+        assert!(args.common.json.is_some());
+        // Rotation without -w is a usage error.
+        assert!(Cli::try_parse_from(["rdsflows", "capture", "-i", "lo", "-C", "1"]).is_err());
+    }
+
+    #[test]
+    fn file_sizes_parse_like_tcpdump() {
+        assert_eq!(parse_file_size("1"), Ok(1_000_000));
+        assert_eq!(parse_file_size("500k"), Ok(500 * 1024));
+        assert_eq!(parse_file_size("10M"), Ok(10 << 20));
+        assert_eq!(parse_file_size("1g"), Ok(1 << 30));
+        assert!(parse_file_size("0").is_err());
+        assert!(parse_file_size("ten").is_err());
+        assert!(parse_file_size("5x").is_err());
+        assert!(parse_file_size("k").is_err());
+        assert!(parse_file_size("99999999999999999999g").is_err());
     }
 
     #[test]

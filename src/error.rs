@@ -1,5 +1,5 @@
 //! Fatal errors: the ones that stop a run (bad signature file, unwritable output, no readable
-//! input). Per-packet and per-file damage is not here: it is data, counted in `Stats`.
+//! input, a live capture that cannot start). Per-packet and per-file damage is not here: it is data, counted in `Stats`.
 
 use std::io;
 use std::path::PathBuf;
@@ -29,4 +29,8 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+    /// A live capture could not start (permission, interface, filter, `-w` file).
+    #[cfg(feature = "live")]
+    #[error("{0}")]
+    Live(#[from] crate::capture::live::LiveError),
 }

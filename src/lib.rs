@@ -8,6 +8,7 @@
 //! terminal or clock I/O. Time always comes from the packet, never from the wall clock.
 //! `pipeline` runs the stages in order; `main` owns arguments, files and exit codes.
 
+pub mod bench;
 pub mod capture;
 pub mod classify;
 pub mod cli;

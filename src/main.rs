@@ -8,18 +8,21 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use rdsflows::capture::file::open_inputs;
+use rdsflows::capture::replay::ReplaySource;
 use rdsflows::capture::PacketSource;
 use rdsflows::classify::signature::SignatureSet;
 use rdsflows::classify::signature::Transport;
 use rdsflows::classify::Classifier;
 use rdsflows::cli::{
-    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, GenerateArgs, RolesArgs,
+    AnalyzeArgs, BenchArgs, CaptureArgs, Cli, ColorChoice, Command, CommonArgs, FailOn,
+    GenerateArgs, RolesArgs,
 };
 use rdsflows::deployment::Deployment;
 use rdsflows::error::Error;
 use rdsflows::flow::FlowTableConfig;
+use rdsflows::pipeline::RunObserver;
 use rdsflows::report::progress::Progress;
-use rdsflows::report::{json, text};
+use rdsflows::report::{dot, html, json, text, Summary};
 use rdsflows::verdict::infer::infer;
 use rdsflows::verdict::{evaluate, EdgeStatus, Severity, VerdictReport};
 use rdsflows::{pipeline, synth};
@@ -38,7 +41,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Roles(args) => roles(args),
+        Command::Bench(args) => bench(args),
         Command::Generate(args) => generate(args),
+        Command::Capture(args) => capture(args),
+        Command::Interfaces => interfaces(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -79,7 +85,8 @@ fn is_stdout(path: &Path) -> bool {
 }
 
 /// An output file written under a temporary name and renamed when complete, so an interrupted
-/// run never leaves a file that looks whole.
+/// run never leaves a file that looks whole. (Or, for a live capture's flow lines, written in
+/// place: readable while the capture runs.)
 struct AtomicFile {
     path: PathBuf,
     temp: PathBuf,
@@ -102,6 +109,19 @@ impl AtomicFile {
         })
     }
 
+    /// A file written under its own name from the start (`commit` then only flushes).
+    fn in_place(path: &Path) -> Result<Self, Error> {
+        let file = std::fs::File::create(path).map_err(|source| Error::Output {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            temp: path.to_path_buf(),
+            out: BufWriter::new(file),
+        })
+    }
+
     fn commit(mut self) -> Result<(), Error> {
         let path = self.path.clone();
         let fail = |source| Error::Output {
@@ -109,6 +129,9 @@ impl AtomicFile {
             source,
         };
         self.out.flush().map_err(fail)?;
+        if self.temp == self.path {
+            return Ok(());
+        }
         std::fs::rename(&self.temp, &self.path).map_err(fail)
     }
 }
@@ -129,18 +152,38 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
         .iter()
         .map(|e| (e.path.display().to_string(), e.to_string()))
         .collect();
-    run_and_report(&mut source, &inputs, &damage, &args.common, &progress)
+    run_and_report(
+        &mut source,
+        &inputs,
+        &damage,
+        &args.common,
+        &progress,
+        false,
+        |_| {},
+        |_, _| {},
+    )
 }
 
 /// Runs the pipeline over any packet source with the common options, writes every output the
 /// user asked for, and returns the exit status. `damage` lists inputs that failed before the
-/// run (path, message). Shared by `analyze` and live capture.
-fn run_and_report(
-    source: &mut dyn PacketSource,
+/// run (path, message). Shared by `analyze` and live capture: `flows_in_place` writes `--flows`
+/// under its own name from the start (a capture that runs for days shows its ended flows as it
+/// goes) instead of renaming it when complete; `started` runs once everything is validated and
+/// the packets are about to flow; `annotate` adds what only the source knows to the summary
+/// before it is written.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one runner for files and live capture; the last three are what differs"
+)]
+fn run_and_report<S: PacketSource + ?Sized>(
+    source: &mut S,
     inputs: &[String],
     damage: &[(String, String)],
     args: &CommonArgs,
-    progress: &Progress,
+    observer: &dyn RunObserver,
+    flows_in_place: bool,
+    started: impl FnOnce(&S),
+    annotate: impl FnOnce(&mut S, &mut Summary),
 ) -> Result<u8, Failure> {
     let stdout_users = [&args.json, &args.flows]
         .iter()
@@ -176,8 +219,10 @@ fn run_and_report(
 
     let stdout = io::stdout();
     let mut flows_file = match &args.flows {
-        Some(path) if !is_stdout(path) => Some(AtomicFile::create(path)?),
-        _ => None,
+        Some(path) if is_stdout(path) => None,
+        Some(path) if flows_in_place => Some(AtomicFile::in_place(path)?),
+        Some(path) => Some(AtomicFile::create(path)?),
+        None => None,
     };
     let mut stdout_lock = BufWriter::new(stdout.lock());
     let flows_out: Option<&mut dyn Write> = match (&args.flows, flows_file.as_mut()) {
@@ -185,14 +230,16 @@ fn run_and_report(
         (Some(_), None) => Some(&mut stdout_lock),
         (None, None) => None,
     };
+    started(source);
     let mut summary = pipeline::run(
         source,
         inputs,
         &mut classifier,
         table_config,
         flows_out,
-        progress,
+        observer,
     )?;
+    annotate(source, &mut summary);
     // Inputs that could not even be opened are damage too, reported on their own line.
     for (path, message) in damage {
         match summary
@@ -236,6 +283,11 @@ fn run_and_report(
         }
         None => {}
     }
+    // The report and the diagram: files only, each written whole or not at all.
+    write_file(args.report.as_deref(), |out| {
+        html::write_html(out, &summary)
+    })?;
+    write_file(args.dot.as_deref(), |out| dot::write_dot(out, &summary))?;
     if !args.quiet {
         // The human summary goes to stdout unless a machine format already claimed it.
         if stdout_users == 0 {
@@ -262,6 +314,20 @@ fn run_and_report(
     } else {
         EXIT_COMPLETE
     })
+}
+
+/// Writes an output file through [`AtomicFile`] when its option was given.
+fn write_file(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut BufWriter<std::fs::File>) -> io::Result<()>,
+) -> Result<(), Error> {
+    let Some(path) = path else { return Ok(()) };
+    let mut file = AtomicFile::create(path)?;
+    write(&mut file.out).map_err(|source| Error::Output {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    file.commit()
 }
 
 /// Colour only on a terminal and never with NO_COLOR set (no-color.org), unless forced.
@@ -345,6 +411,55 @@ fn roles(args: RolesArgs) -> Result<u8, Failure> {
     })
 }
 
+fn bench(args: BenchArgs) -> Result<u8, Failure> {
+    let (mut files, open_errors) = open_inputs(&args.captures);
+    if let Some(error) = open_errors.first() {
+        return Err(Error::NoInput(vec![error.to_string()]).into());
+    }
+    let mut memory = ReplaySource::default();
+    while let Some(next) = files.next_packet() {
+        let packet = next.map_err(|e| Error::NoInput(vec![e.to_string()]))?;
+        memory.push(
+            packet.ts,
+            packet.link,
+            packet.data,
+            packet.orig_len,
+            packet.pos,
+        );
+    }
+    let config = FlowTableConfig {
+        max_flows: args.max_flows,
+        ..FlowTableConfig::default()
+    };
+    let report = rdsflows::bench::run(&mut memory, &SignatureSet::builtin(), config, args.repeat);
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{} packets, {} flows, {} on the wire; {} runs\n\
+             median: {:.0} packets/s, {:.2} Gbit/s, {:.0} flows/s, {:.1} ns/packet (fastest {:.1}, slowest {:.1})\n\
+             flow table: peak {} flows, {} bytes allocated ({:.0} bytes per flow)",
+            report.packets,
+            report.flows,
+            text::human_bytes(report.wire_bytes),
+            report.repeat,
+            report.packets_per_second,
+            report.gbit_per_second,
+            report.flows_per_second,
+            report.ns_per_packet,
+            report.ns_per_packet_min,
+            report.ns_per_packet_max,
+            report.peak_flows,
+            report.flow_table_peak_bytes,
+            report.flow_table_bytes_per_flow,
+        )?;
+    }
+    Ok(EXIT_COMPLETE)
+}
+
 fn table_config(args: &CommonArgs) -> FlowTableConfig {
     FlowTableConfig {
         max_flows: args.max_flows,
@@ -353,6 +468,150 @@ fn table_config(args: &CommonArgs) -> FlowTableConfig {
         udp_idle: args.udp_timeout,
         icmp_idle: args.icmp_timeout,
     }
+}
+
+/// What a build without the `live` feature answers to `capture` and `interfaces`.
+#[cfg(not(feature = "live"))]
+const LIVE_MISSING: &str = "\
+rdsflows: live capture is not in this build: it is the cargo feature `live`, which needs libpcap.
+To get it:
+  sudo apt-get install libpcap-dev         # Debian/Ubuntu: libpcap and its headers
+  cargo build --release --features live
+  sudo setcap cap_net_raw,cap_net_admin=eip target/release/rdsflows   # or run it as root
+Then: target/release/rdsflows capture -i eth0
+";
+
+#[cfg(not(feature = "live"))]
+fn capture(_args: CaptureArgs) -> Result<u8, Failure> {
+    eprint!("{LIVE_MISSING}");
+    Ok(EXIT_FATAL)
+}
+
+#[cfg(not(feature = "live"))]
+fn interfaces() -> Result<u8, Failure> {
+    eprint!("{LIVE_MISSING}");
+    Ok(EXIT_FATAL)
+}
+
+/// `rdsflows interfaces`: the capture devices, numbered, as `tcpdump -D` prints them.
+#[cfg(feature = "live")]
+fn interfaces() -> Result<u8, Failure> {
+    let devices = rdsflows::capture::live::list_devices().map_err(Error::from)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (n, device) in devices.iter().enumerate() {
+        let mut line = format!("{}.{}", n + 1, device.name);
+        if let Some(description) = &device.description {
+            line.push_str(&format!(" ({description})"));
+        }
+        if !device.flags.is_empty() {
+            line.push_str(&format!(" [{}]", device.flags.join(", ")));
+        }
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(EXIT_COMPLETE)
+}
+
+/// `rdsflows capture`: the analyze pipeline over a libpcap device, until Ctrl-C, SIGTERM,
+/// `--duration` or `-c`.
+#[cfg(feature = "live")]
+fn capture(args: CaptureArgs) -> Result<u8, Failure> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use rdsflows::capture::live::{LiveConfig, LiveSource, WriteConfig};
+    use rdsflows::report::status::StatusLine;
+    use rdsflows::report::{KernelSummary, LiveSummary};
+
+    if args.write.as_deref().is_some_and(is_stdout) {
+        return Err(Error::Usage(
+            "-w needs a file name: writing the capture to standard output is not supported".into(),
+        )
+        .into());
+    }
+    // Installed before the device opens, so an early Ctrl-C is not lost: the capture then stops
+    // at once and still prints its (empty) summary.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .map_err(|e| Error::Usage(format!("cannot install the Ctrl-C/SIGTERM handler: {e}")))?;
+    let mut source = LiveSource::open(LiveConfig {
+        interface: args.interface.clone(),
+        filter: args.filter.clone(),
+        snaplen: args.snaplen,
+        promisc: !args.no_promisc,
+        buffer_bytes: args.buffer_size.saturating_mul(1024),
+        duration: args
+            .duration
+            .map(|d| std::time::Duration::from_nanos(d.as_nanos().unsigned_abs())),
+        count: args.count,
+        write: args.write.clone().map(|path| WriteConfig {
+            path,
+            max_bytes: args.rotate_size,
+            every: args
+                .rotate_seconds
+                .map(|s| rdsflows::time::Duration::from_secs(i64::try_from(s).unwrap_or(i64::MAX))),
+        }),
+        stop,
+    })
+    .map_err(Error::from)?;
+    let observer = StatusLine::new(source.interface(), args.common.quiet);
+    let inputs = vec![source.interface().to_string()];
+    let quiet = args.common.quiet;
+    let mut dropped = 0;
+    let code = run_and_report(
+        &mut source,
+        &inputs,
+        &[],
+        &args.common,
+        &observer,
+        true,
+        |s| {
+            if !quiet {
+                let filter = s
+                    .filter()
+                    .map(|f| format!(", filter '{f}'"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "rdsflows: listening on {}, link-type {}, snapshot length {} bytes{filter}; \
+                     Ctrl-C to stop and print the summary",
+                    s.interface(),
+                    s.link().name(),
+                    s.snaplen()
+                );
+            }
+        },
+        |s, summary| {
+            let kernel = s.kernel_stats().unwrap_or_default();
+            dropped = kernel.dropped + kernel.if_dropped;
+            summary.live = Some(LiveSummary {
+                interface: s.interface().to_string(),
+                link_type: s.link().name(),
+                filter: s.filter().map(str::to_string),
+                snaplen: s.snaplen(),
+                promiscuous: s.promisc(),
+                stopped_by: s.stop_reason().map_or("signal", |r| r.as_str()),
+                kernel: KernelSummary {
+                    received: kernel.received,
+                    dropped: kernel.dropped,
+                    if_dropped: kernel.if_dropped,
+                },
+                written: s
+                    .files_written()
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+            });
+        },
+    )?;
+    // Drops are reported even with --quiet: they mean the summary undercounts.
+    if dropped > 0 {
+        eprintln!(
+            "rdsflows: warning: the kernel dropped {dropped} packets: the counts above are short \
+             (a larger -B buffer or a narrower -f filter help)"
+        );
+    }
+    Ok(code)
 }
 
 fn generate(args: GenerateArgs) -> Result<u8, Failure> {

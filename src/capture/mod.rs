@@ -1,8 +1,10 @@
-//! Packet sources: where frames come from (capture files, in-memory replays, later libpcap).
-//! Owns reading container formats and handing out borrowed frames with their capture time;
-//! must not decode protocol headers or touch flows.
+//! Packet sources: where frames come from (capture files, in-memory replays, libpcap live).
+//! Owns reading container formats and devices and handing out borrowed frames with their capture
+//! time; must not decode protocol headers or touch flows.
 
 pub mod file;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod netmon;
 pub mod pcap;
 pub mod pcapng;
@@ -175,12 +177,52 @@ impl std::error::Error for CaptureError {
     }
 }
 
+/// What a source hands the pipeline next.
+#[derive(Debug)]
+pub enum SourceEvent<'a> {
+    /// A frame, or an error that ended one input (as [`PacketSource::next_packet`] returns them).
+    Packet(Result<RawPacket<'a>, CaptureError>),
+    /// No frame this time (live sources only: files never idle). The live source's buffer was
+    /// empty, or it waited a whole read timeout, or it is time to refresh the status line.
+    Idle {
+        /// The capture clock, when the source waited a whole read timeout with nothing (it reads
+        /// the clock its packet timestamps come from), so idle flows can end on time on a quiet
+        /// link. `None` otherwise: flowing packets carry the time themselves.
+        now: Option<Timestamp>,
+        /// Time to tell the observer (a few times a second at most).
+        tick: bool,
+    },
+}
+
+/// Counters libpcap keeps about a live capture (`pcap_stats(3PCAP)`), since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    /// Packets the capture received (on Linux: those that passed the filter).
+    pub received: u64,
+    /// Packets dropped because the capture buffer was full: the reader was too slow.
+    pub dropped: u64,
+    /// Packets dropped by the network interface or its driver.
+    pub if_dropped: u64,
+}
+
 /// A source of frames: a lending iterator, so frames borrow the source's buffer and no frame
 /// is copied on the way to the decoder.
 pub trait PacketSource {
     /// The next frame in timestamp order, an error that ended one input (the source then goes on
     /// with the others), or `None` when every input is done.
     fn next_packet(&mut self) -> Option<Result<RawPacket<'_>, CaptureError>>;
+
+    /// The next event for the pipeline: a frame, or (live sources only) no frame, so the status
+    /// line moves and a stop request is noticed even when no traffic arrives.
+    /// By default, every call is a frame from [`Self::next_packet`].
+    fn next_event(&mut self) -> Option<SourceEvent<'_>> {
+        self.next_packet().map(SourceEvent::Packet)
+    }
+
+    /// The capture's kernel counters (received, dropped), for live sources; `None` for files.
+    fn kernel_stats(&mut self) -> Option<KernelStats> {
+        None
+    }
 
     /// Bytes consumed so far from the underlying files (compressed bytes for `.gz`), for progress.
     fn bytes_read(&self) -> u64 {

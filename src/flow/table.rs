@@ -108,6 +108,8 @@ pub struct TableStats {
     pub icmp_errors_tied: u64,
     /// ICMP unreachable errors whose flow was not in the table.
     pub icmp_errors_untied: u64,
+    /// The most memory the flow table's hash map held at once, in bytes.
+    pub peak_table_bytes: u64,
 }
 
 /// What the table did with a packet: the flow it belongs to, which way it went, and its payload
@@ -139,6 +141,8 @@ const MAX_FRAGMENT_ENTRIES: usize = 65_536;
 const FRAGMENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Sweep for idle flows at most once per second of capture time.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// With no packets (a quiet live link), sweep at most this often: flows end at most this late.
+const IDLE_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The flow table.
 #[derive(Debug)]
@@ -204,6 +208,17 @@ impl FlowTable {
     /// classifies and reports them; the buffer is reused, so nothing is allocated per packet.
     pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (FlowRecord, EndReason)> {
         self.ended.drain(..)
+    }
+
+    /// Moves capture time forward without a packet: a live source saw nothing for a while and
+    /// read `now` from the clock its packet timestamps come from. Flows idle past their timeout
+    /// then end (collect them with [`Self::drain_ended`]) although no later packet arrives.
+    /// Sweeps at most once per five seconds of capture time; time never goes backwards.
+    pub fn advance(&mut self, now: Timestamp) {
+        self.now = self.now.max(now);
+        if self.now.since(self.last_sweep) >= IDLE_SWEEP_INTERVAL {
+            self.sweep();
+        }
     }
 
     /// Ends every live flow (the input is over), in order of first packet.
@@ -295,6 +310,10 @@ impl FlowTable {
             self.flows.insert(key, record);
             self.stats.created += 1;
             self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+            self.stats.peak_table_bytes = self
+                .stats
+                .peak_table_bytes
+                .max(self.flows.allocation_size() as u64);
         }
         let flow = self.flows.get_mut(&key)?;
         let dir = flow.direction(side);

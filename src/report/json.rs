@@ -16,7 +16,9 @@
 //! | `services[]` | per RDS service seen: `service`, `transport`, `ports`, `flows`, `packets`, `bytes`, `outcomes` {`answered`, `rejected`, `unanswered`}, `conn_states` {code: flows}, `syn_retries`, `verdicts` {`likely`/`certain`: flows}, `rules` (rule ids), `servers`, `clients`, `details` (payload findings, below; absent when none) |
 //! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`}, `details` (payload findings of the unclassified flows, absent when none) |
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
-//! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
+//! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `peak_table_bytes` (the hash map's peak allocation), `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
+//! | `timeline` | flow starts per RDS service over the capture: `start` (seconds since the epoch, a multiple of the bucket width; null without packets), `bucket_seconds` (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800 or a doubling of that), `buckets` (at most 60, covering the capture), `services[]` {`service`, `flows` [per bucket], `failed` [per bucket: rejected or unanswered]} in signature order |
+//! | `live` | only for `rdsflows capture` (absent for files): `interface`, `link_type`, `filter` (or null), `snaplen`, `promiscuous`, `stopped_by` (`signal`, `duration`, `count`, `error`), `kernel` {`received`, `dropped` (capture buffer full), `if_dropped` (interface or driver)}, `written` (the `-w` files, in order) |
 //! | `verdict` | observed versus expected, below |
 //! | `resources` | `flow_record_bytes` (one flow record), `peak_rss_bytes` (peak resident memory of the process on Linux, else null) |
 //!
@@ -61,6 +63,10 @@
 //! | `smb_dialects` | SMB dialect chosen: flows |
 //! | `dns_errors` | DNS response codes other than NOERROR: flows |
 //! | `rdpeudp` | `handshakes`, `answered`, `unanswered`, `linked_by_correlation_id`, `linked_by_host_pair`, `unlinked`, `stayed_on_tcp` ("UDP attempted, never answered, the session stayed on TCP"), `side_channels[]` {`udp_uid`, `tcp_uid`, `by`, `answered`} (up to 20) |
+//!
+//! For a live capture, `inputs` holds one entry named after the interface; an error there (the
+//! device failed, or a `-w` file could not be written) ends the capture and sets `status` to
+//! `damaged`. `capture` times are libpcap's packet timestamps.
 //!
 //! Layers: link, vlan, pppoe, ip, ipv6_ext, tcp, udp, icmp. Kinds: too_short, malformed,
 //! length_mismatch. An outcome is `answered` (the responder sent a SYN+ACK, or anything on UDP),

@@ -1,11 +1,20 @@
 //! The summary: every ended flow folded into per-service and unclassified aggregates, plus the
-//! run's counters. Owns the `Summary` value that the text, JSON (and later verdict and report)
-//! outputs all read; must not do I/O (writers take an `impl Write` from the caller).
+//! run's counters. Owns the `Summary` value that the text, JSON, HTML and DOT outputs all read;
+//! must not do I/O (writers take an `impl Write` from the caller).
 
+pub mod dot;
+#[cfg(test)]
+mod fixtures;
 pub mod flows;
+pub mod graph;
+pub mod html;
 pub mod json;
+pub mod layout;
 pub mod progress;
+mod sha256;
+pub mod status;
 pub mod text;
+pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +31,7 @@ use crate::flow::{ConnState, EndReason, FlowRecord, Outcome};
 use crate::stats::Stats;
 use crate::verdict::observed::{ObservedEdge, ObservedEdges};
 use crate::verdict::VerdictReport;
+pub use timeline::{ServiceTimeline, Timeline};
 
 /// Version of the summary JSON format; raised on any incompatible change (documented in `json`).
 pub const SUMMARY_FORMAT_VERSION: u32 = 1;
@@ -543,6 +553,8 @@ pub struct FlowTableSummary {
     pub peak_flows: u64,
     /// Flows evicted because the table was full.
     pub evicted: u64,
+    /// The flow table's peak hash-map allocation, in bytes.
+    pub peak_table_bytes: u64,
     /// Flows ended, by reason.
     pub ended: BTreeMap<String, u64>,
     /// Idle timeouts in seconds.
@@ -556,6 +568,39 @@ pub struct Resources {
     pub flow_record_bytes: u64,
     /// Peak resident memory of the process, where the OS reports it (Linux).
     pub peak_rss_bytes: Option<u64>,
+}
+
+/// Kernel counters of a live capture (`pcap_stats`), as the summary reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KernelSummary {
+    /// Packets the capture received (on Linux: those that passed the filter).
+    pub received: u64,
+    /// Dropped because the capture buffer was full (rdsflows read too slowly).
+    pub dropped: u64,
+    /// Dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
+/// What only a live capture has: the device, the filter, why it stopped, what the kernel
+/// dropped, and the `-w` files. Absent (and not in the JSON) for files.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LiveSummary {
+    /// The device captured on.
+    pub interface: String,
+    /// Its link type.
+    pub link_type: String,
+    /// The BPF filter, or null.
+    pub filter: Option<String>,
+    /// Bytes kept of each frame.
+    pub snaplen: u32,
+    /// Whether the device was in promiscuous mode.
+    pub promiscuous: bool,
+    /// `signal` (Ctrl-C, SIGTERM, SIGHUP), `duration`, `count` or `error`.
+    pub stopped_by: &'static str,
+    /// Kernel counters: always reported, drops included.
+    pub kernel: KernelSummary,
+    /// The `-w` files written, in order.
+    pub written: Vec<String>,
 }
 
 /// The whole summary: what `--json` writes and the text report prints.
@@ -583,6 +628,8 @@ pub struct Summary {
     pub decode: DecodeSummary,
     /// Flow table limits and evictions.
     pub flow_table: FlowTableSummary,
+    /// Flow starts per service over the capture, in fixed buckets (for the report's timeline).
+    pub timeline: Timeline,
     /// Observed versus expected (set by the caller from `observed` and a deployment).
     pub verdict: Option<VerdictReport>,
     /// Memory: the flow record's size and the process's peak (set by the caller).
@@ -593,6 +640,9 @@ pub struct Summary {
     /// Flows that did not fit in the observed-edge table.
     #[serde(skip)]
     pub unattributed_flows: u64,
+    /// Live capture facts; `None` for files (and then absent from the JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSummary>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -617,6 +667,7 @@ pub struct SummaryBuilder {
     unclassified_details: DetailsAgg,
     totals: Totals,
     observed: ObservedEdges,
+    timeline: timeline::TimelineBuilder,
 }
 
 /// Bound on distinct servers/clients remembered per service (the count saturates there).
@@ -652,6 +703,8 @@ impl SummaryBuilder {
             }
             return;
         };
+        self.timeline
+            .add(id.0, flow.first_seen, flow.outcome() != Outcome::Answered);
         self.totals.rds_flows += 1;
         self.totals.rds_packets += flow.packets();
         self.totals.rds_bytes += flow.ip_bytes();
@@ -795,6 +848,7 @@ impl SummaryBuilder {
         let flow_table = FlowTableSummary {
             max_flows: config.max_flows as u64,
             peak_flows: table.peak_flows,
+            peak_table_bytes: table.peak_table_bytes,
             evicted: table.ended.get(3).copied().unwrap_or_default(),
             ended: EndReason::ALL
                 .iter()
@@ -825,6 +879,15 @@ impl SummaryBuilder {
                 .collect(),
             timestamps_backwards: stats.ts_backwards,
         };
+        let timeline = self.timeline.finish(
+            |id| {
+                classifier
+                    .services()
+                    .get(usize::from(id))
+                    .map(|s| s.name.clone())
+            },
+            stats.first_ts.zip(stats.last_ts),
+        );
         Summary {
             format: "rdsflows-summary",
             version: SUMMARY_FORMAT_VERSION,
@@ -853,6 +916,7 @@ impl SummaryBuilder {
             },
             decode,
             flow_table,
+            timeline,
             verdict: None,
             resources: Resources {
                 flow_record_bytes: std::mem::size_of::<FlowRecord>() as u64,
@@ -860,6 +924,7 @@ impl SummaryBuilder {
             },
             unattributed_flows: self.observed.overflow,
             observed: self.observed.into_sorted(),
+            live: None,
         }
     }
 }

@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::pipeline::{RunObserver, RunStatus};
+
 /// A progress bar that may be hidden.
 #[derive(Debug)]
 pub struct Progress {
@@ -48,5 +50,15 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+impl RunObserver for Progress {
+    fn tick(&self, status: &RunStatus<'_>) {
+        self.update(status.bytes_read, status.packets);
+    }
+
+    fn finish(&self) {
+        Self::finish(self);
     }
 }

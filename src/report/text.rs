@@ -123,6 +123,35 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) 
             links.join(", ")
         }
     )?;
+    if let Some(live) = &s.live {
+        let filter = match &live.filter {
+            Some(f) => format!("filter '{}'", f.escape_debug()),
+            None => "no filter".into(),
+        };
+        writeln!(
+            out,
+            "Live: {} ({}), {filter}, snaplen {}{}; stopped by {}",
+            live.interface,
+            live.link_type,
+            live.snaplen,
+            if live.promiscuous {
+                ", promiscuous"
+            } else {
+                ""
+            },
+            live.stopped_by
+        )?;
+        writeln!(
+            out,
+            "Kernel: {} received, {} dropped (capture buffer full), {} dropped by the interface",
+            group(live.kernel.received),
+            group(live.kernel.dropped),
+            group(live.kernel.if_dropped)
+        )?;
+        if !live.written.is_empty() {
+            writeln!(out, "Written: {}", live.written.join(", "))?;
+        }
+    }
     writeln!(
         out,
         "Flows: {} (tcp {}, udp {}, icmp {}); RDS services: {} flows, {} packets, {}",
@@ -488,19 +517,7 @@ pub fn write_verdict<W: Write + ?Sized>(
 ) -> io::Result<()> {
     use crate::verdict::{EdgeStatus, Severity};
     let d = &v.deployment;
-    let source = if d.inferred {
-        format!(
-            "roles inferred from the traffic ({} hosts; check them with `rdsflows roles`)",
-            d.hosts.len()
-        )
-    } else {
-        format!(
-            "{} ({} hosts, {} networks)",
-            d.origin,
-            d.hosts.len(),
-            d.networks.len()
-        )
-    };
+    let source = d.describe();
     writeln!(
         out,
         "{} — deployment: {source}",

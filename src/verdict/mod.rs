@@ -478,6 +478,25 @@ pub struct DeploymentReport {
     pub options: Options,
 }
 
+impl DeploymentReport {
+    /// One line naming where the roles came from, for human-readable outputs.
+    pub fn describe(&self) -> String {
+        if self.inferred {
+            format!(
+                "roles inferred from the traffic ({} hosts; check them with `rdsflows roles`)",
+                self.hosts.len()
+            )
+        } else {
+            format!(
+                "{} ({} hosts, {} networks)",
+                self.origin,
+                self.hosts.len(),
+                self.networks.len()
+            )
+        }
+    }
+}
+
 /// Counts for the headline.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct VerdictCounts {

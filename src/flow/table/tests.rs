@@ -189,6 +189,27 @@ fn idle_gap_splits_udp_flows() {
 }
 
 #[test]
+fn advancing_time_without_packets_ends_idle_flows() {
+    let mut t = table();
+    let pos = PacketPos::default();
+    t.update(at(0.0), pos, &udp(CLIENT, 50005, SERVER, 3391));
+    t.update(at(1.0), pos, &tcp(CLIENT, 50006, SERVER, 3389, SYN, 1, 0));
+    // Before the UDP timeout (2 minutes) nothing ends.
+    t.advance(at(100.0));
+    assert_eq!(t.drain_ended().count(), 0);
+    // Past it, the UDP flow ends as idle; the TCP attempt (15 minutes) stays.
+    t.advance(at(130.0));
+    let ended: Vec<_> = t.drain_ended().collect();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].1, EndReason::Idle);
+    assert_eq!(ended[0].0.key.protocol, protocol::UDP);
+    assert_eq!(t.len(), 1);
+    // Time never goes backwards: an earlier clock is ignored.
+    t.advance(at(50.0));
+    assert_eq!(t.drain_ended().count(), 0);
+}
+
+#[test]
 fn new_syn_after_close_is_a_new_flow() {
     let mut t = table();
     let flows = feed(
