@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::time::{parse_duration, Duration};
+use crate::time::{parse_duration, parse_time, Duration, Timestamp};
 
 /// The exit codes, shown in `--help`.
 pub const EXIT_CODES: &str = "\
@@ -30,6 +30,10 @@ pub enum Command {
     /// Read captures (pcap, pcapng, Network Monitor, optionally .gz) and summarise their RDS flows.
     #[command(after_help = EXIT_CODES)]
     Analyze(AnalyzeArgs),
+    /// List the RDP sessions of captures: client, server, user, security, bytes, outcome
+    /// (read from the flow's shape), broker and gateway hops; filterable by host, user and time.
+    #[command(after_help = EXIT_CODES)]
+    Sessions(SessionsArgs),
     /// Infer each host's RDS role from captures and write an editable deployment file.
     Roles(RolesArgs),
     /// Time the full pipeline on captures held in memory (packets/s, Gbit/s, flows/s, ns/packet).
@@ -183,6 +187,61 @@ pub struct AnalyzeArgs {
     pub common: CommonArgs,
 }
 
+/// Options of `sessions`.
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Capture files, directories of rotated captures, or - for standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+    /// Only sessions with this address as client, server or gateway.
+    #[arg(long, value_name = "IP")]
+    pub host: Option<std::net::IpAddr>,
+    /// Only sessions whose cookie (user name) is NAME, case-insensitive (with --redact, the
+    /// plain name matches its hash).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Only sessions still going at or after TIME (UTC `2026-11-02T08:05:00Z`, or Unix seconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<Timestamp>,
+    /// Only sessions started at or before TIME.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<Timestamp>,
+    /// Options shared with analyze (--json writes the session list instead of the summary).
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Thresholds of the incident findings (sessions and `analyze`'s Findings section).
+#[derive(Clone, Debug, Args)]
+pub struct IncidentArgs {
+    /// Password guessing: this many failed logons (auth_failed or tls_failed sessions) from
+    /// one source within --spray-window.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub spray_min_failures: u32,
+    /// Password spraying: this many distinct cookies (user names) from one source within
+    /// --spray-window, at least one of them a failed logon.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub spray_min_cookies: u32,
+    /// The window of the two password rules.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub spray_window: Duration,
+    /// RDP scanning: this many distinct hosts one source tried on RDP without an answer (or
+    /// refused) within --scan-window.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub scan_min_targets: u32,
+    /// The window of the scan rule.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub scan_window: Duration,
+    /// How long after a broker connection the redirected (msts=) connection may start and
+    /// still join it into one session.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub broker_window: Duration,
+    /// Show where each session and finding starts (`file#frame`, for Wireshark's Go to
+    /// Packet) in the text output; the JSON always carries `first_packet`.
+    #[arg(long)]
+    pub pcap_index: bool,
+}
+
 /// Options every analysis takes, from files or live.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
@@ -235,6 +294,9 @@ pub struct CommonArgs {
     /// RDG-User-Id, LDAP bind DN, FTP USER) behind a stable hash such as `user#3f2a9c01`.
     #[arg(long)]
     pub redact: bool,
+    /// Thresholds of the incident findings.
+    #[command(flatten)]
+    pub incident: IncidentArgs,
     /// No progress bar and no human summary (JSON outputs are still written).
     #[arg(short, long)]
     pub quiet: bool,

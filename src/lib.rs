@@ -16,6 +16,7 @@ pub mod decode;
 pub mod deployment;
 pub mod error;
 pub mod flow;
+pub mod incident;
 pub mod pipeline;
 pub mod report;
 pub mod stats;

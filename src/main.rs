@@ -15,11 +15,12 @@ use rdsflows::classify::signature::Transport;
 use rdsflows::classify::Classifier;
 use rdsflows::cli::{
     AnalyzeArgs, BenchArgs, CaptureArgs, Cli, ColorChoice, Command, CommonArgs, FailOn,
-    GenerateArgs, RolesArgs,
+    GenerateArgs, IncidentArgs, RolesArgs, SessionsArgs,
 };
 use rdsflows::deployment::Deployment;
 use rdsflows::error::Error;
 use rdsflows::flow::FlowTableConfig;
+use rdsflows::incident::{self, SessionFilter, Thresholds};
 use rdsflows::pipeline::RunObserver;
 use rdsflows::report::progress::Progress;
 use rdsflows::report::{dot, html, json, text, Summary};
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Sessions(args) => sessions(args),
         Command::Roles(args) => roles(args),
         Command::Bench(args) => bench(args),
         Command::Generate(args) => generate(args),
@@ -137,7 +139,27 @@ impl AtomicFile {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
-    let (mut source, open_errors) = open_inputs(&args.captures);
+    analyze_files(&args.captures, &args.common, None)
+}
+
+fn sessions(args: SessionsArgs) -> Result<u8, Failure> {
+    let filter = SessionFilter {
+        host: args.host,
+        user: args.user.clone(),
+        from: args.from,
+        until: args.until,
+    };
+    analyze_files(&args.captures, &args.common, Some(&filter))
+}
+
+/// `analyze` and `sessions` over files: `sessions` given, the session table (or its JSON)
+/// replaces the summary.
+fn analyze_files(
+    captures: &[PathBuf],
+    common: &CommonArgs,
+    sessions: Option<&SessionFilter>,
+) -> Result<u8, Failure> {
+    let (mut source, open_errors) = open_inputs(captures);
     let inputs: Vec<String> = source
         .inputs()
         .iter()
@@ -147,7 +169,7 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
         return Err(Error::NoInput(open_errors.iter().map(ToString::to_string).collect()).into());
     }
     let total = source.bytes_total();
-    let progress = Progress::new(total, args.common.quiet);
+    let progress = Progress::new(total, common.quiet);
     let damage: Vec<(String, String)> = open_errors
         .iter()
         .map(|e| (e.path.display().to_string(), e.to_string()))
@@ -156,12 +178,25 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
         &mut source,
         &inputs,
         &damage,
-        &args.common,
+        common,
         &progress,
         false,
+        sessions,
         |_| {},
         |_, _| {},
     )
+}
+
+/// The finding thresholds from the command line.
+fn thresholds(args: &IncidentArgs) -> Thresholds {
+    Thresholds {
+        spray_min_failures: args.spray_min_failures,
+        spray_min_cookies: args.spray_min_cookies,
+        spray_window_secs: args.spray_window.as_secs_f64(),
+        scan_min_targets: args.scan_min_targets,
+        scan_window_secs: args.scan_window.as_secs_f64(),
+        broker_window_secs: args.broker_window.as_secs_f64(),
+    }
 }
 
 /// Runs the pipeline over any packet source with the common options, writes every output the
@@ -170,7 +205,8 @@ fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
 /// under its own name from the start (a capture that runs for days shows its ended flows as it
 /// goes) instead of renaming it when complete; `started` runs once everything is validated and
 /// the packets are about to flow; `annotate` adds what only the source knows to the summary
-/// before it is written.
+/// before it is written. With `sessions`, the session table (text, or JSON for `--json`)
+/// replaces the summary.
 #[expect(
     clippy::too_many_arguments,
     reason = "one runner for files and live capture; the last three are what differs"
@@ -182,6 +218,7 @@ fn run_and_report<S: PacketSource + ?Sized>(
     args: &CommonArgs,
     observer: &dyn RunObserver,
     flows_in_place: bool,
+    sessions: Option<&SessionFilter>,
     started: impl FnOnce(&S),
     annotate: impl FnOnce(&mut S, &mut Summary),
 ) -> Result<u8, Failure> {
@@ -268,14 +305,37 @@ fn run_and_report<S: PacketSource + ?Sized>(
         summary.unattributed_flows,
     );
     let failed = fail_on_triggered(&args.fail_on, &verdict);
+    summary.incident = Some(incident::build(
+        &summary.candidates,
+        &deployment,
+        &verdict,
+        &thresholds(&args.incident),
+        inputs,
+    ));
     summary.verdict = Some(verdict);
     summary.resources.peak_rss_bytes = peak_rss_bytes();
+    let session_list: Vec<&incident::Session> = match (sessions, &summary.incident) {
+        (Some(filter), Some(report)) => report
+            .sessions
+            .iter()
+            .filter(|s| filter.matches(s))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let filtered_out = summary
+        .incident
+        .as_ref()
+        .map_or(0, |r| r.sessions.len() - session_list.len());
+    let write_json = |out: &mut dyn Write| match sessions {
+        Some(_) => json::write_sessions(out, &session_list, filtered_out),
+        None => json::write_summary(out, &summary),
+    };
 
     match &args.json {
-        Some(path) if is_stdout(path) => json::write_summary(&mut stdout_lock, &summary)?,
+        Some(path) if is_stdout(path) => write_json(&mut stdout_lock)?,
         Some(path) => {
             let mut file = AtomicFile::create(path)?;
-            json::write_summary(&mut file.out, &summary).map_err(|source| Error::Output {
+            write_json(&mut file.out).map_err(|source| Error::Output {
                 path: path.clone(),
                 source,
             })?;
@@ -293,11 +353,18 @@ fn run_and_report<S: PacketSource + ?Sized>(
         if stdout_users == 0 {
             let style = text::Style {
                 color: use_color(args.color, io::stdout().is_terminal()),
+                pcap_index: args.incident.pcap_index,
             };
-            text::write_summary(&mut stdout_lock, &summary, style)?;
-        } else {
+            match sessions {
+                Some(_) => {
+                    text::write_sessions(&mut stdout_lock, &session_list, filtered_out, style)?;
+                }
+                None => text::write_summary(&mut stdout_lock, &summary, style)?,
+            }
+        } else if sessions.is_none() {
             let style = text::Style {
                 color: use_color(args.color, io::stderr().is_terminal()),
+                pcap_index: args.incident.pcap_index,
             };
             text::write_summary(&mut io::stderr().lock(), &summary, style)?;
         }
@@ -566,6 +633,7 @@ fn capture(args: CaptureArgs) -> Result<u8, Failure> {
         &args.common,
         &observer,
         true,
+        None,
         |s| {
             if !quiet {
                 let filter = s

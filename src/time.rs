@@ -114,6 +114,60 @@ pub fn format_utc(ts: Timestamp) -> String {
     )
 }
 
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses a point in time: Unix seconds (`1793606400`, `1793606400.5`) or a UTC date and time
+/// `YYYY-MM-DDTHH:MM[:SS][Z]` (a space may replace the `T`; used by the CLI).
+///
+/// # Errors
+/// A message saying what was wrong with the text.
+pub fn parse_time(text: &str) -> Result<Timestamp, String> {
+    let text = text.trim();
+    let bad = || format!("'{text}' is not a time (examples: 2026-11-02T08:05:00Z, 1793606700)");
+    if let Ok(secs) = text.parse::<f64>() {
+        if secs.is_finite() && secs.abs() < 9e9 {
+            return Ok(Timestamp::from_nanos((secs * 1e9).round() as i64));
+        }
+        return Err(bad());
+    }
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    let (date, time) = text.split_once(['T', ' ']).ok_or_else(bad)?;
+    let numbers = |part: &str, sep: char| -> Result<Vec<i64>, String> {
+        part.split(sep)
+            .map(|n| n.parse::<i64>().map_err(|_| bad()))
+            .collect()
+    };
+    let d = numbers(date, '-')?;
+    let t = numbers(time, ':')?;
+    let (&[year, month, day], [hour, minute, rest @ ..]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    let second = match rest {
+        [] => 0,
+        [s] => *s,
+        _ => return Err(bad()),
+    };
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(hour)
+        || !(0..60).contains(minute)
+        || !(0..61).contains(&second)
+    {
+        return Err(bad());
+    }
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    Ok(Timestamp::from_nanos(secs * 1_000_000_000))
+}
+
 /// Parses a human duration: `90`, `90s`, `5m`, `2h`, `1d`, `250ms` (used by the CLI).
 ///
 /// # Errors
@@ -148,6 +202,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_time_reads_utc_dates_and_unix_seconds() {
+        let t0 = Timestamp::from_nanos(1_793_606_400 * 1_000_000_000);
+        assert_eq!(parse_time("2026-11-02T08:00:00Z"), Ok(t0));
+        assert_eq!(parse_time("2026-11-02 08:00"), Ok(t0));
+        assert_eq!(parse_time("1793606400"), Ok(t0));
+        assert_eq!(
+            format_utc(parse_time("2024-02-29T23:59:59").unwrap()),
+            "2024-02-29 23:59:59"
+        );
+        assert!(parse_time("2026-13-02T08:00").is_err());
+        assert!(parse_time("yesterday").is_err());
+    }
 
     #[test]
     fn display_is_seconds_with_micros() {

@@ -20,6 +20,7 @@
 //! | `timeline` | flow starts per RDS service over the capture: `start` (seconds since the epoch, a multiple of the bucket width; null without packets), `bucket_seconds` (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800 or a doubling of that), `buckets` (at most 60, covering the capture), `services[]` {`service`, `flows` [per bucket], `failed` [per bucket: rejected or unanswered]} in signature order |
 //! | `live` | only for `rdsflows capture` (absent for files): `interface`, `link_type`, `filter` (or null), `snaplen`, `promiscuous`, `stopped_by` (`signal`, `duration`, `count`, `error`), `kernel` {`received`, `dropped` (capture buffer full), `if_dropped` (interface or driver)}, `written` (the `-w` files, in order) |
 //! | `verdict` | observed versus expected, below |
+//! | `incident` | RDP `sessions[]`, `findings[]` and `flows_not_joined` (RDP flows beyond the 100,000 kept for the join), below; absent only when no verdict was made |
 //! | `resources` | `flow_record_bytes` (one flow record), `peak_rss_bytes` (peak resident memory of the process on Linux, else null) |
 //!
 //! `verdict`:
@@ -40,6 +41,34 @@
 //! with such flows has a reason starting "RDP on port 13389 (found by payload)"), `epm_failed[]`
 //! {`port`, `interface`, `flows`} (ports an endpoint mapper returned whose connections then
 //! failed; the edge's hint then starts "The endpoint mapper returned port X…").
+//!
+//! `incident.sessions[]` (also what `rdsflows sessions --json` writes, as
+//! `{"format": "rdsflows-sessions", "version": 1, "sessions": [...], "filtered_out": N}`), one
+//! per RDP TCP connection (a broker connection joins the redirected one), by start:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `uid` | the RDP TCP connection's flow uid (as in `--flows`) |
+//! | `start`, `end`, `duration` | seconds since the epoch / seconds, over all the session's flows |
+//! | `client`, `server`, `server_port` | the user's address (the external client of a gateway session), the session host, its port |
+//! | `user`, `routing_token` | the `mstshash` cookie (escaped; `user#…` under `--redact`), the `msts=…` or `tsv://…` token; null when absent |
+//! | `requested`, `selected` | requestedProtocols (`PROTOCOL_SSL\|PROTOCOL_HYBRID`), selectedProtocol; null when not seen |
+//! | `bytes_to_server`, `bytes_to_client` | IP bytes over the RDP TCP connection and its UDP side channel |
+//! | `packets_to_server`, `packets_to_client` | packets of the RDP TCP connection |
+//! | `outcome` | `unanswered`, `refused`, `negotiation_failed` (RDP_NEG_FAILURE, `failure_code` names it), `tls_failed`, `auth_failed` (NLA selected, TLS done, short exchange then close), `established` (sustained traffic), `not_rdp`, `unknown`; the thresholds are in `incident::sessions` |
+//! | `failure_code`, `evidence` | the RDP_NEG_FAILURE code name or null; what decided the outcome (packets, bytes, duration, close) |
+//! | `close` | `fin`, `reset`, `open` |
+//! | `via_broker` | {`broker` (address:port), `collection` or null, `uid`} or null |
+//! | `via_gateway` | {`gateway` (address), `port`, `uid` (the client's tunnel connection)} or null |
+//! | `udp` | the RDP-UDP side channel {`uid`, `answered`} or null |
+//! | `flows` | uids of every flow of the session |
+//! | `first_packet` | {`file` (the input path), `number` (frame number, as Wireshark counts)} |
+//!
+//! `incident.findings[]`, most severe first: `rule` (`rdp-external-to-session-host`,
+//! `rdp-lateral-movement`, `rdp-non-standard-port`, `rdp-password-guessing`,
+//! `rdp-password-spray`, `rdp-scan`, `rdp-weak-security`, `rdp-udp-blocked`), `severity` (info,
+//! warning, high), `summary`, `sources` (addresses), `targets`, `flows` (uids), `sessions`
+//! (session uids), `first_seen`, `first_packet` {`file`, `number`}.
 //!
 //! Service `details` (every member is absent when empty; wire strings are escaped and at most
 //! 128 characters; lists of strings hold the 20 most frequent values, `{value, flows}`):
@@ -120,7 +149,39 @@
 
 use std::io::{self, Write};
 
+use serde::Serialize;
+
 use super::Summary;
+use crate::incident::Session;
+
+/// Writes the session list of `rdsflows sessions --json` (documented above) followed by a
+/// newline.
+///
+/// # Errors
+/// Any error from the writer.
+pub fn write_sessions<W: Write + ?Sized>(
+    out: &mut W,
+    sessions: &[&Session],
+    filtered_out: usize,
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        format: &'static str,
+        version: u32,
+        sessions: &'a [&'a Session],
+        filtered_out: usize,
+    }
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &Doc {
+            format: "rdsflows-sessions",
+            version: 1,
+            sessions,
+            filtered_out,
+        },
+    )?;
+    out.write_all(b"\n")
+}
 
 /// Writes the summary as pretty JSON followed by a newline.
 ///

@@ -640,6 +640,12 @@ pub struct Summary {
     /// Flows that did not fit in the observed-edge table.
     #[serde(skip)]
     pub unattributed_flows: u64,
+    /// Ended RDP (and 443) flows kept for the incident view's session join.
+    #[serde(skip)]
+    pub candidates: crate::incident::Candidates,
+    /// RDP sessions and findings (set by the caller after the verdict; see `incident`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<crate::incident::IncidentReport>,
     /// Live capture facts; `None` for files (and then absent from the JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveSummary>,
@@ -668,6 +674,7 @@ pub struct SummaryBuilder {
     totals: Totals,
     observed: ObservedEdges,
     timeline: timeline::TimelineBuilder,
+    candidates: crate::incident::Candidates,
 }
 
 /// Bound on distinct servers/clients remembered per service (the count saturates there).
@@ -681,6 +688,7 @@ impl SummaryBuilder {
             .service
             .and_then(|id| classifier.service(id).map(|s| (id.0, s.name.as_str())));
         self.observed.add(flow, service);
+        self.candidates.add(flow, service.map(|(_, name)| name));
         self.totals.flows += 1;
         match flow.key.protocol {
             protocol::TCP => self.totals.tcp_flows += 1,
@@ -923,6 +931,8 @@ impl SummaryBuilder {
                 peak_rss_bytes: None,
             },
             unattributed_flows: self.observed.overflow,
+            candidates: self.candidates,
+            incident: None,
             observed: self.observed.into_sorted(),
             live: None,
         }

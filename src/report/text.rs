@@ -174,6 +174,10 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) 
         writeln!(out)?;
         write_verdict(out, verdict, style)?;
     }
+    if let Some(incident) = &s.incident {
+        writeln!(out)?;
+        write_findings(out, incident, style)?;
+    }
 
     writeln!(out)?;
     writeln!(
@@ -454,6 +458,8 @@ mod tests {
 pub struct Style {
     /// Whether to emit ANSI colour codes.
     pub color: bool,
+    /// Show where sessions and findings start (`file#frame`, `--pcap-index`).
+    pub pcap_index: bool,
 }
 
 impl Style {
@@ -612,5 +618,180 @@ pub fn write_verdict<W: Write + ?Sized>(
             group(v.unattributed_flows)
         )?;
     }
+    Ok(())
+}
+
+fn severity_label(severity: crate::verdict::Severity, style: Style) -> String {
+    use crate::verdict::Severity;
+    let (label, code) = match severity {
+        Severity::High => ("HIGH", "1;31"),
+        Severity::Warning => ("WARNING", "33"),
+        Severity::Info => ("INFO", "2"),
+    };
+    style.paint(code, &format!("{label:<7}"))
+}
+
+fn packet_ref(p: &crate::incident::PacketRef) -> String {
+    format!("{}#{}", p.file, p.number)
+}
+
+/// Writes the incident findings: one block per finding, most severe first, with its rule,
+/// sources, targets and how many flows and sessions are behind it.
+///
+/// # Errors
+/// Any error from the writer.
+pub fn write_findings<W: Write + ?Sized>(
+    out: &mut W,
+    incident: &crate::incident::IncidentReport,
+    style: Style,
+) -> io::Result<()> {
+    if incident.findings.is_empty() {
+        writeln!(
+            out,
+            "Findings: none ({} RDP sessions)",
+            incident.sessions.len()
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} ({} RDP sessions; `rdsflows sessions` lists them)",
+        style.paint("1", "Findings"),
+        incident.sessions.len()
+    )?;
+    for f in &incident.findings {
+        write!(
+            out,
+            "  {} {:<29} {} → {}  [{} flows, {} sessions, from {}]",
+            severity_label(f.severity, style),
+            f.rule.id(),
+            list_text(&f.sources),
+            list_text(&f.targets),
+            f.flows.len(),
+            f.sessions.len(),
+            crate::time::format_utc(crate::time::Timestamp::from_nanos(
+                (f.first_seen * 1e9) as i64
+            )),
+        )?;
+        if style.pcap_index {
+            write!(out, " {}", packet_ref(&f.first_packet))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "          ↳ {}", f.summary)?;
+    }
+    if incident.flows_not_joined > 0 {
+        writeln!(
+            out,
+            "  ({} RDP flows beyond the session bound were not joined)",
+            group(incident.flows_not_joined)
+        )?;
+    }
+    Ok(())
+}
+
+/// At most five items, then "+N".
+fn list_text(items: &[String]) -> String {
+    let mut text = items.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 5 {
+        text.push_str(&format!(" +{}", items.len() - 5));
+    }
+    if text.is_empty() {
+        text.push('-');
+    }
+    text
+}
+
+/// Writes the session table of `rdsflows sessions`.
+///
+/// # Errors
+/// Any error from the writer.
+pub fn write_sessions<W: Write + ?Sized>(
+    out: &mut W,
+    sessions: &[&crate::incident::Session],
+    filtered_out: usize,
+    style: Style,
+) -> io::Result<()> {
+    use crate::incident::SessionOutcome;
+    writeln!(
+        out,
+        "{:<19} {:>8} {:<22} {:<24} {:<16} {:<18} {:<18} {:>10} {:>10}  via",
+        "start (UTC)",
+        "duration",
+        "client",
+        "server",
+        "user",
+        "selected",
+        "outcome",
+        "to server",
+        "to client"
+    )?;
+    for s in sessions {
+        let start =
+            crate::time::format_utc(crate::time::Timestamp::from_nanos((s.start * 1e9) as i64));
+        let outcome = match s.outcome {
+            SessionOutcome::Established => {
+                style.paint("32", &format!("{:<18}", s.outcome.as_str()))
+            }
+            SessionOutcome::AuthFailed
+            | SessionOutcome::TlsFailed
+            | SessionOutcome::NegotiationFailed
+            | SessionOutcome::Refused => {
+                style.paint("1;31", &format!("{:<18}", s.outcome.as_str()))
+            }
+            _ => format!("{:<18}", s.outcome.as_str()),
+        };
+        let mut via = Vec::new();
+        if let Some(g) = &s.via_gateway {
+            via.push(format!("gateway {}", g.gateway));
+        }
+        if let Some(b) = &s.via_broker {
+            via.push(format!("broker {}", b.broker));
+        }
+        if let Some(u) = &s.udp {
+            via.push(if u.answered {
+                "udp".into()
+            } else {
+                "udp unanswered".into()
+            });
+        }
+        let selected = s
+            .selected
+            .as_deref()
+            .map(|x| x.trim_start_matches("PROTOCOL_"))
+            .unwrap_or("-");
+        write!(
+            out,
+            "{start:<19} {:>7.1}s {:<22} {:<24} {:<16} {:<18} {outcome} {:>10} {:>10}  {}",
+            s.duration,
+            s.client,
+            format!("{}:{}", s.server, s.server_port),
+            s.user.as_deref().unwrap_or("-"),
+            selected,
+            human_bytes(s.bytes_to_server),
+            human_bytes(s.bytes_to_client),
+            if via.is_empty() {
+                "-".to_string()
+            } else {
+                via.join(", ")
+            },
+        )?;
+        if style.pcap_index {
+            write!(out, "  {}", packet_ref(&s.first_packet))?;
+        }
+        writeln!(out)?;
+        if let Some(code) = &s.failure_code {
+            writeln!(out, "    ↳ {code}")?;
+        }
+    }
+    writeln!(
+        out,
+        "{} sessions{}",
+        sessions.len(),
+        if filtered_out > 0 {
+            format!(" ({filtered_out} filtered out)")
+        } else {
+            String::new()
+        }
+    )?;
     Ok(())
 }

@@ -1,0 +1,505 @@
+//! RDP sessions: one record per session, joining its TCP connection, its RDP-UDP side channel
+//! (by the [`TcpLink`](crate::classify::details::TcpLink) the payload checks made), the broker
+//! hop (a `tsv://` or broker connection, then the `msts=` redirected one) and the RD Gateway
+//! tunnel (the same client's 443 connection to the gateway, open while the gateway's RDP
+//! connection to the session host starts). The outcome is read from the flow's shape when the
+//! rest is encrypted ([`outcome_of`]). Must not look at packets.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Candidate, CandidateKind, CloseKind, PacketRef, Thresholds};
+use crate::classify::details::{RdpAnswer, RoutingToken};
+use crate::classify::probe::rdp::Protocols;
+use crate::classify::signature::Role;
+use crate::deployment::Deployment;
+use crate::flow::Outcome;
+use crate::time::Timestamp;
+
+/// Established: more than this many packets each way (sustained interactive traffic)…
+pub const ESTABLISHED_MIN_PACKETS: u64 = 50;
+/// …or lasting longer than this many seconds with payload both ways…
+pub const ESTABLISHED_MIN_SECS: f64 = 30.0;
+/// …of at least this many payload bytes from the server (a desktop's first screen).
+pub const ESTABLISHED_MIN_SERVER_BYTES: u64 = 10_000;
+/// Authentication likely failed: NLA selected, TLS done, then closed within this many seconds…
+pub const AUTH_FAILED_MAX_SECS: f64 = 15.0;
+/// …after at most this many packets both ways (handshake, CredSSP round trips, close).
+pub const AUTH_FAILED_MAX_PACKETS: u64 = 40;
+/// Payload bytes from the server that show its TLS handshake reply went out (a ServerHello
+/// with a certificate) when the payload checks did not see the ServerHello itself.
+pub const TLS_REPLY_MIN_BYTES: u64 = 600;
+
+/// How an RDP session ended up, read from the negotiation and the flow's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionOutcome {
+    /// No answer to the SYN.
+    Unanswered,
+    /// The SYN was refused (RST or ICMP).
+    Refused,
+    /// The server answered with RDP_NEG_FAILURE (MS-RDPBCGR 2.2.1.2.2).
+    NegotiationFailed,
+    /// The server selected TLS (or NLA) but the connection ended before its TLS handshake
+    /// reply.
+    TlsFailed,
+    /// NLA selected, TLS done, then a short exchange and a close: CredSSP refused the
+    /// credentials (MS-CSSP 3.1.5; the server closes after the failed authentication).
+    AuthFailed,
+    /// Sustained interactive traffic.
+    Established,
+    /// The server did not answer the Connection Request with a Connection Confirm.
+    NotRdp,
+    /// None of the above: still open, too short to tell, or no negotiation seen.
+    Unknown,
+}
+
+impl SessionOutcome {
+    /// Lower-case name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unanswered => "unanswered",
+            Self::Refused => "refused",
+            Self::NegotiationFailed => "negotiation_failed",
+            Self::TlsFailed => "tls_failed",
+            Self::AuthFailed => "auth_failed",
+            Self::Established => "established",
+            Self::NotRdp => "not_rdp",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// True for the outcomes of a failed logon attempt (what password guessing leaves).
+    pub fn is_failed_logon(self) -> bool {
+        matches!(self, Self::AuthFailed | Self::TlsFailed)
+    }
+}
+
+/// The broker connection a session was redirected from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BrokerHop {
+    /// The broker's address and port.
+    pub broker: String,
+    /// The collection asked for (`tsv://…`), when the request named one.
+    pub collection: Option<String>,
+    /// The broker connection's uid.
+    pub uid: String,
+}
+
+/// The RD Gateway tunnel a session came through.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GatewayHop {
+    /// The gateway's address (the inner RDP connection's client).
+    pub gateway: String,
+    /// The gateway's client-side port (443).
+    pub port: u16,
+    /// The tunnel connection's uid.
+    pub uid: String,
+}
+
+/// The RDP-UDP side channel of a session.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UdpChannel {
+    /// The UDP flow's uid.
+    pub uid: String,
+    /// The server answered the SYN.
+    pub answered: bool,
+}
+
+/// One RDP session.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Session {
+    /// The RDP TCP connection's uid.
+    pub uid: String,
+    /// First packet (seconds since the epoch).
+    pub start: f64,
+    /// Last packet of any of its flows.
+    pub end: f64,
+    /// Seconds.
+    pub duration: f64,
+    /// The user's address: the external client for a gateway session.
+    pub client: String,
+    /// The session host (or the server of the RDP connection).
+    pub server: String,
+    /// Its RDP port.
+    pub server_port: u16,
+    /// The `mstshash` cookie (usually the user name; escaped, hashed under `--redact`).
+    pub user: Option<String>,
+    /// The routing token (`msts=…` redirect, `tsv://…` collection), escaped.
+    pub routing_token: Option<String>,
+    /// requestedProtocols, by name.
+    pub requested: Option<String>,
+    /// selectedProtocol, by name (PROTOCOL_RDP is standard RDP security: weak).
+    pub selected: Option<String>,
+    /// IP bytes client to server, over all its flows.
+    pub bytes_to_server: u64,
+    /// IP bytes server to client.
+    pub bytes_to_client: u64,
+    /// Packets client to server (the RDP TCP connection).
+    pub packets_to_server: u64,
+    /// Packets server to client.
+    pub packets_to_client: u64,
+    /// The outcome.
+    pub outcome: SessionOutcome,
+    /// The RDP_NEG_FAILURE code name, for negotiation_failed.
+    pub failure_code: Option<String>,
+    /// What decided the outcome.
+    pub evidence: String,
+    /// How the TCP connection ended: `fin`, `reset`, `open`.
+    pub close: &'static str,
+    /// The broker hop, when the session was redirected.
+    pub via_broker: Option<BrokerHop>,
+    /// The RD Gateway tunnel, when the session came through one.
+    pub via_gateway: Option<GatewayHop>,
+    /// The RDP-UDP side channel.
+    pub udp: Option<UdpChannel>,
+    /// Every flow of the session (uids): TCP, broker, UDP, gateway tunnel.
+    pub flows: Vec<String>,
+    /// Where it starts in the input (the first packet of its first flow).
+    pub first_packet: PacketRef,
+    /// The client of the RDP TCP connection itself (the gateway for a gateway session).
+    #[serde(skip)]
+    pub tcp_client: IpAddr,
+    /// The server address.
+    #[serde(skip)]
+    pub server_ip: IpAddr,
+    /// The user's address.
+    #[serde(skip)]
+    pub client_ip: IpAddr,
+    /// Start as a timestamp.
+    #[serde(skip)]
+    pub first_seen: Timestamp,
+    /// Index of the core candidate.
+    #[serde(skip)]
+    pub core: usize,
+}
+
+fn has_nla(p: Protocols) -> bool {
+    p.contains(Protocols::HYBRID) || p.contains(Protocols::HYBRID_EX)
+}
+
+/// The outcome of an RDP TCP connection and the evidence that decided it. Thresholds: see the
+/// constants of this module.
+pub fn outcome_of(c: &Candidate) -> (SessionOutcome, String) {
+    let secs = c.duration().as_secs_f64();
+    let shape = format!(
+        "{} packets / {} B to server, {} / {} B to client, {:.1} s, close {}",
+        c.packets[0],
+        c.bytes[0],
+        c.packets[1],
+        c.bytes[1],
+        secs,
+        c.close.as_str()
+    );
+    match c.outcome {
+        Outcome::Unanswered => {
+            return (
+                SessionOutcome::Unanswered,
+                format!("no answer to the SYN ({shape})"),
+            )
+        }
+        Outcome::Rejected => {
+            return (
+                SessionOutcome::Refused,
+                format!(
+                    "SYN refused, conn_state {} ({shape})",
+                    c.conn_state.as_str()
+                ),
+            )
+        }
+        Outcome::Answered => {}
+    }
+    let rdp = c.rdp.as_ref();
+    if let Some(code) = rdp.and_then(|r| r.failure_code) {
+        return (
+            SessionOutcome::NegotiationFailed,
+            format!("RDP_NEG_FAILURE {} ({shape})", code.name()),
+        );
+    }
+    if rdp.and_then(|r| r.answer) == Some(RdpAnswer::NotRdp) {
+        return (
+            SessionOutcome::NotRdp,
+            format!("the server did not answer with an X.224 Connection Confirm ({shape})"),
+        );
+    }
+    let sustained = (c.packets[0] > ESTABLISHED_MIN_PACKETS
+        && c.packets[1] > ESTABLISHED_MIN_PACKETS)
+        || (secs > ESTABLISHED_MIN_SECS
+            && c.payload_bytes[0] > 0
+            && c.payload_bytes[1] >= ESTABLISHED_MIN_SERVER_BYTES);
+    if sustained {
+        return (
+            SessionOutcome::Established,
+            format!("sustained traffic both ways ({shape})"),
+        );
+    }
+    let ended = c.close != CloseKind::Open;
+    match rdp.and_then(|r| r.selected_protocol) {
+        Some(selected) if selected != Protocols::RDP => {
+            // Before the Connection Confirm and the ServerHello, the server sends ~19 bytes;
+            // a certificate makes the ServerHello flight hundreds of bytes.
+            let tls_reply = c.tls_server_hello || c.payload_bytes[1] >= TLS_REPLY_MIN_BYTES;
+            if !tls_reply && ended {
+                return (
+                    SessionOutcome::TlsFailed,
+                    format!(
+                        "{} selected, no TLS handshake reply before the close ({shape})",
+                        selected.name()
+                    ),
+                );
+            }
+            if has_nla(selected)
+                && tls_reply
+                && ended
+                && secs < AUTH_FAILED_MAX_SECS
+                && c.packets[0] + c.packets[1] <= AUTH_FAILED_MAX_PACKETS
+            {
+                return (
+                    SessionOutcome::AuthFailed,
+                    format!(
+                        "{} selected, TLS done, short exchange then close ({shape})",
+                        selected.name()
+                    ),
+                );
+            }
+            (
+                SessionOutcome::Unknown,
+                format!("{} selected, not sustained ({shape})", selected.name()),
+            )
+        }
+        Some(_) => (
+            SessionOutcome::Unknown,
+            format!("standard RDP security, not sustained ({shape})"),
+        ),
+        None => (
+            SessionOutcome::Unknown,
+            format!("no X.224 negotiation seen ({shape})"),
+        ),
+    }
+}
+
+fn redirect_target(c: &Candidate) -> Option<Option<std::net::SocketAddrV4>> {
+    match c.rdp.as_ref()?.routing_token.as_ref()? {
+        RoutingToken::Redirect { target, .. } => Some(*target),
+        _ => None,
+    }
+}
+
+fn collection(c: &Candidate) -> Option<String> {
+    match c.rdp.as_ref()?.routing_token.as_ref()? {
+        RoutingToken::Collection(name) => Some(name.clone()),
+        _ => None,
+    }
+}
+
+fn token_text(token: &RoutingToken) -> String {
+    match token {
+        RoutingToken::Redirect { raw, .. } => format!("msts={raw}"),
+        RoutingToken::Collection(c) => format!("tsv://{c}"),
+        RoutingToken::Other(o) => o.clone(),
+    }
+}
+
+/// requestedProtocols as `PROTOCOL_SSL|PROTOCOL_HYBRID` (PROTOCOL_RDP for none).
+fn requested_text(p: Protocols) -> String {
+    let mut names: Vec<String> = p.bit_names().map(str::to_string).collect();
+    if p.0 == 0 {
+        names.push("PROTOCOL_RDP".into());
+    }
+    if p.unknown_bits() != 0 {
+        names.push(format!("0x{:08x}", p.unknown_bits()));
+    }
+    names.join("|")
+}
+
+fn has_role(deployment: &Deployment, ip: IpAddr, role: Role) -> bool {
+    deployment
+        .host_of(ip)
+        .and_then(|h| deployment.hosts.get(h))
+        .is_some_and(|h| h.roles.contains(&role))
+}
+
+fn endpoint(addr: (IpAddr, u16)) -> String {
+    match addr.0 {
+        IpAddr::V4(ip) => format!("{ip}:{}", addr.1),
+        IpAddr::V6(ip) => format!("[{ip}]:{}", addr.1),
+    }
+}
+
+/// Joins the candidates into sessions, sorted by start.
+pub fn join(
+    candidates: &[Candidate],
+    deployment: &Deployment,
+    thresholds: &Thresholds,
+    inputs: &[String],
+) -> Vec<Session> {
+    let mut tcp: Vec<usize> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == CandidateKind::Rdp)
+        .map(|(i, _)| i)
+        .collect();
+    tcp.sort_by_key(|i| {
+        candidates
+            .get(*i)
+            .map(|c| (c.first_seen, c.first_pos.file, c.first_pos.number))
+    });
+
+    // Broker hops: a connection to a broker (or carrying a collection token) followed, from the
+    // same client, by a connection carrying an `msts=` redirect. The first becomes part of the
+    // second's session.
+    let window = crate::time::Duration::from_nanos((thresholds.broker_window_secs * 1e9) as i64);
+    let mut hop_of: Vec<Option<usize>> = vec![None; candidates.len()];
+    let mut absorbed = vec![false; candidates.len()];
+    for &i in &tcp {
+        let Some(c) = candidates.get(i) else { continue };
+        let Some(target) = redirect_target(c) else {
+            continue;
+        };
+        if let Some(t) = target {
+            if IpAddr::V4(*t.ip()) != c.server.0 {
+                continue;
+            }
+        }
+        let broker = tcp
+            .iter()
+            .copied()
+            .filter(|&j| j != i && !absorbed[j])
+            .filter_map(|j| candidates.get(j).map(|b| (j, b)))
+            .filter(|(_, b)| {
+                b.client.0 == c.client.0
+                    && b.server.0 != c.server.0
+                    && b.first_seen <= c.first_seen
+                    && c.first_seen <= b.last_seen.plus(window)
+                    && (collection(b).is_some() || has_role(deployment, b.server.0, Role::RdBroker))
+            })
+            .max_by_key(|(_, b)| b.first_seen);
+        if let Some((j, _)) = broker {
+            hop_of[i] = Some(j);
+            absorbed[j] = true;
+        }
+    }
+
+    let gateways: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| {
+            c.kind == CandidateKind::Https && has_role(deployment, c.server.0, Role::RdGateway)
+        })
+        .collect();
+
+    let mut sessions = Vec::new();
+    for &i in &tcp {
+        if absorbed[i] {
+            continue;
+        }
+        let Some(c) = candidates.get(i) else { continue };
+        let (outcome, evidence) = outcome_of(c);
+        let rdp = c.rdp.as_ref();
+        let mut flows = vec![c.uid.clone()];
+        let mut start = c.first_seen;
+        let mut end = c.last_seen;
+        let mut first_pos = c.first_pos;
+        let mut bytes = c.bytes;
+        let via_broker = hop_of[i].and_then(|j| candidates.get(j)).map(|b| {
+            flows.push(b.uid.clone());
+            if b.first_seen < start {
+                start = b.first_seen;
+                first_pos = b.first_pos;
+            }
+            end = end.max(b.last_seen);
+            BrokerHop {
+                broker: endpoint(b.server),
+                collection: collection(b),
+                uid: b.uid.clone(),
+            }
+        });
+        let udp = candidates
+            .iter()
+            .filter(|u| u.kind == CandidateKind::RdpUdp)
+            .find(|u| {
+                u.tcp_link.is_some_and(|l| {
+                    l.client.0 == c.client.0 && l.server == c.server && l.first_seen == c.first_seen
+                })
+            })
+            .map(|u| {
+                flows.push(u.uid.clone());
+                end = end.max(u.last_seen);
+                bytes[0] += u.bytes[0];
+                bytes[1] += u.bytes[1];
+                UdpChannel {
+                    uid: u.uid.clone(),
+                    answered: u.udp_answered,
+                }
+            });
+        // The gateway tunnel: the latest 443 connection to this gateway (the RDP connection's
+        // client) that was open when the RDP connection started.
+        let tunnel = gateways
+            .iter()
+            .filter(|g| {
+                g.server.0 == c.client.0
+                    && g.first_seen <= c.first_seen
+                    && c.first_seen <= g.last_seen
+            })
+            .max_by_key(|g| g.first_seen);
+        let mut client_ip = c.client.0;
+        let via_gateway = tunnel.map(|g| {
+            flows.push(g.uid.clone());
+            client_ip = g.client.0;
+            if g.first_seen < start {
+                start = g.first_seen;
+                first_pos = g.first_pos;
+            }
+            end = end.max(g.last_seen);
+            GatewayHop {
+                gateway: c.client.0.to_string(),
+                port: g.server.1,
+                uid: g.uid.clone(),
+            }
+        });
+        sessions.push(Session {
+            uid: c.uid.clone(),
+            start: start.as_secs_f64(),
+            end: end.as_secs_f64(),
+            duration: end.since(start).as_secs_f64(),
+            client: client_ip.to_string(),
+            server: c.server.0.to_string(),
+            server_port: c.server.1,
+            // A redirected connection carries the msts= token instead of the cookie: the
+            // user is then the broker connection's cookie, when it had one.
+            user: rdp.and_then(|r| r.cookie.clone()).or_else(|| {
+                hop_of[i]
+                    .and_then(|j| candidates.get(j))
+                    .and_then(|b| b.rdp.as_ref())
+                    .and_then(|r| r.cookie.clone())
+            }),
+            routing_token: rdp.and_then(|r| r.routing_token.as_ref()).map(token_text),
+            requested: rdp.and_then(|r| r.requested_protocols).map(requested_text),
+            selected: rdp.and_then(|r| r.selected_name()),
+            bytes_to_server: bytes[0],
+            bytes_to_client: bytes[1],
+            packets_to_server: c.packets[0],
+            packets_to_client: c.packets[1],
+            outcome,
+            failure_code: rdp.and_then(|r| r.failure_name()),
+            evidence,
+            close: c.close.as_str(),
+            via_broker,
+            via_gateway,
+            udp,
+            flows,
+            first_packet: PacketRef::of(first_pos, inputs),
+            tcp_client: c.client.0,
+            server_ip: c.server.0,
+            client_ip,
+            first_seen: start,
+            core: i,
+        });
+    }
+    sessions.sort_by(|a, b| {
+        a.first_seen
+            .cmp(&b.first_seen)
+            .then(a.first_packet.cmp(&b.first_packet))
+    });
+    sessions
+}
