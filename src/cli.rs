@@ -316,7 +316,7 @@ pub enum ColorChoice {
 /// Options of `generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Which capture: rds-deployment, rds-firewall-misconfigured, rds-incident, or syn-flood
+    /// Which capture: rds-deployment, rds-firewall-misconfigured, rds-incident, rds-attack, or syn-flood
     /// (a SYN scan of `--flows` distinct flows with rds-deployment woven in, streamed).
     #[arg(value_name = "SCENARIO")]
     pub scenario: String,

@@ -138,6 +138,7 @@ fn every_edge_of_every_sample_matches_its_snapshot() {
         "rds-deployment",
         "rds-firewall-misconfigured",
         "rds-incident",
+        "rds-attack",
     ] {
         check_snapshot(name, &verdict_lines(&verdict(name)));
     }
@@ -219,6 +220,7 @@ fn inferred_roles_match_the_deployment_file() {
         "rds-deployment",
         "rds-firewall-misconfigured",
         "rds-incident",
+        "rds-attack",
     ] {
         let out = rdsflows(&["roles", "-q", &sample(name)]);
         assert_eq!(out.status.code(), Some(0));

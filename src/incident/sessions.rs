@@ -18,15 +18,17 @@ use crate::flow::Outcome;
 use crate::time::Timestamp;
 
 /// Established: more than this many packets each way (sustained interactive traffic)…
-pub const ESTABLISHED_MIN_PACKETS: u64 = 50;
+pub const ESTABLISHED_MIN_PACKETS: u64 = 200;
 /// …or lasting longer than this many seconds with payload both ways…
 pub const ESTABLISHED_MIN_SECS: f64 = 30.0;
 /// …of at least this many payload bytes from the server (a desktop's first screen).
 pub const ESTABLISHED_MIN_SERVER_BYTES: u64 = 10_000;
 /// Authentication likely failed: NLA selected, TLS done, then closed within this many seconds…
 pub const AUTH_FAILED_MAX_SECS: f64 = 15.0;
-/// …after at most this many packets both ways (handshake, CredSSP round trips, close).
-pub const AUTH_FAILED_MAX_PACKETS: u64 = 40;
+/// …after at most this many packets both ways: the handshake, the CredSSP round trips and,
+/// when the refusal comes after NLA (Restricted Admin refused: the awakecoding capture has
+/// 216 packets in 5.5 s), the start of the connection sequence before the server disconnects.
+pub const AUTH_FAILED_MAX_PACKETS: u64 = 300;
 /// Payload bytes from the server that show its TLS handshake reply went out (a ServerHello
 /// with a certificate) when the payload checks did not see the ServerHello itself.
 pub const TLS_REPLY_MIN_BYTES: u64 = 600;

@@ -270,7 +270,7 @@ mod tests {
         assert!(first >= T0 * 1_000_000_000);
         assert!(last <= (T0 + 610) * 1_000_000_000, "ends {last}");
         assert!(last >= (T0 + 540) * 1_000_000_000, "ends {last}");
-        for small in ["rds-firewall-misconfigured", "rds-incident"] {
+        for small in ["rds-firewall-misconfigured", "rds-incident", "rds-attack"] {
             let n = generate(small).unwrap().len();
             assert!(n < frames.len() && n > 500, "{small}: {n}");
         }

@@ -1,5 +1,6 @@
 //! The scenarios: one morning of a small Remote Desktop Services deployment (contoso.example),
-//! told as flows between fixed hosts, plus two variants (a misconfigured firewall, an incident).
+//! told as flows between fixed hosts, plus three variants (a misconfigured firewall, an incident,
+//! an attack).
 //! Owns the host plan, the timeline and which flows succeed or fail; must not frame packets
 //! (that is `builder`) or lay out protocol bytes (`rdp`, `payload`). The host plan is documented
 //! in samples/README.md and must stay in step with it.
@@ -17,6 +18,7 @@ pub(super) const NAMES: &[&str] = &[
     "rds-deployment",
     "rds-firewall-misconfigured",
     "rds-incident",
+    "rds-attack",
 ];
 
 /// 2026-11-02T08:00:00Z in Unix seconds: the start of every scenario's capture.
@@ -47,6 +49,7 @@ pub(super) fn build(name: &str) -> Option<Synth> {
             broker_5504_always_rejected: false,
             epm_blocked: false,
             incident: false,
+            attack: false,
         },
         "rds-firewall-misconfigured" => Options {
             seed: 0x5244_5331_0002,
@@ -55,6 +58,7 @@ pub(super) fn build(name: &str) -> Option<Synth> {
             broker_5504_always_rejected: true,
             epm_blocked: true,
             incident: false,
+            attack: false,
         },
         "rds-incident" => Options {
             seed: 0x5244_5331_0003,
@@ -63,6 +67,16 @@ pub(super) fn build(name: &str) -> Option<Synth> {
             broker_5504_always_rejected: false,
             epm_blocked: false,
             incident: true,
+            attack: false,
+        },
+        "rds-attack" => Options {
+            seed: 0x5244_5331_0004,
+            session_ms: 120_000,
+            mean_gap_ms: 6_000,
+            broker_5504_always_rejected: false,
+            epm_blocked: false,
+            incident: false,
+            attack: true,
         },
         _ => return None,
     };
@@ -89,6 +103,8 @@ struct Options {
     epm_blocked: bool,
     /// Add the incident flows (direct RDP from the internet, RDP on 13389).
     incident: bool,
+    /// Add the attack flows (a password spray, a scan of 10.1.2.0/24, a hop rdsh1 → rdsh2).
+    attack: bool,
 }
 
 /// The host plan (documented in samples/README.md).
@@ -219,6 +235,9 @@ impl Story {
         self.background_noise(end_ms);
         if self.o.incident {
             self.incident();
+        }
+        if self.o.attack {
+            self.attack();
         }
     }
 
@@ -1188,6 +1207,60 @@ impl Story {
             at(95_000),
             &ex,
             Close::RstByServer,
+        );
+    }
+
+    /// The attack: a password spray from the internet straight to rdsh1 (six user names, each
+    /// a short NLA exchange refused by CredSSP), then, from rdsh1, an RDP scan of 10.1.2.40–59
+    /// (mostly unanswered, every fourth refused) and a successful hop to rdsh2.
+    fn attack(&mut self) {
+        let h = &self.h;
+        let (attacker, rdsh1, rdsh2) = (h.attacker, h.rdsh1, h.rdsh2);
+        for (k, user) in [
+            "administr",
+            "admin",
+            "backup",
+            "scanner",
+            "helpdesk",
+            "svc_sql",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let cport = self.s.ephemeral_port(&attacker);
+            let mut ex = self.rdp_setup(RdpToken::MstsHash(user.into()), None);
+            ex.truncate(9); // CR, CC, TLS handshake, two CredSSP rounds: then NLA fails
+            self.s.tcp_session_timed(
+                &attacker,
+                &rdsh1,
+                cport,
+                3389,
+                at(70_000 + 4_000 * k as i64),
+                &ex,
+                Close::RstByServer,
+            );
+        }
+        for (k, d) in (40u8..60).enumerate() {
+            let target = Host::local_windows(v4(10, 1, 2, d), hyperv_mac(2, d));
+            let cport = self.s.ephemeral_port(&rdsh1);
+            let t = at(110_000 + 150 * k as i64);
+            if k % 4 == 3 {
+                self.s.tcp_rejected(&rdsh1, &target, cport, 3389, t);
+            } else {
+                self.s.tcp_unanswered(&rdsh1, &target, cport, 3389, t, 1);
+            }
+        }
+        let cport = self.s.ephemeral_port(&rdsh1);
+        let mut ex = self.rdp_setup(RdpToken::MstsHash("svc_sql".into()), None);
+        ex.extend(self.interactive(45_000));
+        self.s.tcp_session_timed(
+            &rdsh1,
+            &rdsh2,
+            cport,
+            3389,
+            at(125_000),
+            &ex,
+            Close::RstByClient,
         );
     }
 }
