@@ -387,19 +387,23 @@ pub fn find(
         drafts.push(draft);
     }
 
-    // RDP-UDP never answered, per server.
+    // RDP over UDP (direct, or the gateway's UDP transport) never answered, per server.
     let mut blocked: BTreeMap<(IpAddr, u16), Vec<&Candidate>> = BTreeMap::new();
-    for c in candidates
-        .iter()
-        .filter(|c| c.kind == CandidateKind::RdpUdp && !c.udp_answered)
-    {
+    for c in candidates.iter().filter(|c| {
+        matches!(c.kind, CandidateKind::RdpUdp | CandidateKind::RdgUdp) && !c.udp_answered
+    }) {
         blocked.entry(c.server).or_default().push(c);
     }
     for ((ip, port), flows) in blocked {
+        let what = if flows.iter().any(|c| c.kind == CandidateKind::RdgUdp) {
+            "the RD Gateway's UDP transport (DTLS)"
+        } else {
+            "RDP-UDP"
+        };
         let mut draft = Draft::new(
             FindingRule::UdpBlocked,
             Severity::Warning,
-            format!("RDP-UDP to {ip}:{port} never answered: UDP blocked on the way, sessions stay on TCP"),
+            format!("{what} to {ip}:{port} never answered: UDP blocked on the way, sessions stay on TCP"),
         );
         draft.targets.insert(format!("{ip}:{port}"));
         for c in flows {

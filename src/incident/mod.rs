@@ -38,6 +38,9 @@ pub enum CandidateKind {
     Rdp,
     /// RDP over UDP.
     RdpUdp,
+    /// The RD Gateway's UDP transport (DTLS on 3391, MS-TSGU 2.1.3): RDP over UDP through the
+    /// gateway.
+    RdgUdp,
     /// HTTPS on 443: a possible RD Gateway tunnel, kept to link the gateway hop.
     Https,
 }
@@ -103,16 +106,18 @@ pub struct Candidate {
     pub tls_server_hello: bool,
     /// For RDP-UDP: the TCP connection it belongs to.
     pub tcp_link: Option<TcpLink>,
-    /// For RDP-UDP: the server answered the SYN.
+    /// For RDP-UDP: the server answered the SYN (for the gateway's UDP: anything came back).
     pub udp_answered: bool,
 }
 
 impl Candidate {
-    /// The candidate of an ended flow, when it is RDP (TCP or UDP) or HTTPS on 443.
+    /// The candidate of an ended flow, when it is RDP (TCP or UDP), the gateway's UDP
+    /// transport, or HTTPS on 443.
     pub fn of(flow: &FlowRecord, service: Option<&str>) -> Option<Self> {
         let kind = match service {
             Some("rdp") if flow.is_tcp() => CandidateKind::Rdp,
             Some("rdp-udp") if !flow.is_tcp() => CandidateKind::RdpUdp,
+            Some("rdg-udp") if !flow.is_tcp() => CandidateKind::RdgUdp,
             _ if flow.is_tcp() && flow.server().1 == 443 => CandidateKind::Https,
             _ => return None,
         };
