@@ -224,7 +224,11 @@ fn every_sample_report_renders_in_chromium() {
             !dom.contains("class=\"filters\" data-for=\"verdict-table\" hidden"),
             "{name}: filters still hidden"
         );
-        if name == "rds-incident" {
+        if name == "rds-attack" {
+            // The hop rdsh1 -> rdsh2 is unexpected (lateral movement).
+            assert!(dom.contains("id=\"findings-table\""), "{name}");
+            assert!(dom.contains("RDP from a session host"), "{name}");
+        } else if name == "rds-incident" {
             assert!(dom.contains("class=\"line unexpected\""));
             assert!(dom.contains("! UNEXPECTED HIGH"));
             assert!(dom.contains("RDP from the internet straight to"));
