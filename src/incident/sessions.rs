@@ -505,3 +505,103 @@ pub fn join(
     });
     sessions
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::PacketPos;
+    use crate::classify::details::RdpDetails;
+    use crate::classify::probe::rdp::FailureCode;
+    use crate::flow::ConnState;
+
+    /// An answered RDP connection that selected `selected`, with `packets` each way over
+    /// `secs` seconds, `server_bytes` of payload from the server, ended by `close`.
+    fn conn(
+        selected: Protocols,
+        packets: u64,
+        secs: i64,
+        server_bytes: u64,
+        close: CloseKind,
+    ) -> Candidate {
+        let t0 = Timestamp::from_nanos(1_000_000_000_000_000_000);
+        Candidate {
+            kind: CandidateKind::Rdp,
+            uid: "C1".into(),
+            client: ("192.0.2.1".parse().unwrap(), 50_000),
+            server: ("10.0.0.2".parse().unwrap(), 3389),
+            first_seen: t0,
+            last_seen: t0.plus(crate::time::Duration::from_secs(secs)),
+            first_pos: PacketPos { file: 0, number: 1 },
+            packets: [packets, packets],
+            bytes: [packets * 100, packets * 100 + server_bytes],
+            payload_bytes: [packets * 50, server_bytes],
+            outcome: Outcome::Answered,
+            conn_state: ConnState::SF,
+            close,
+            payload_only: false,
+            rdp: Some(RdpDetails {
+                selected_protocol: Some(selected),
+                answer: Some(RdpAnswer::Confirm),
+                ..RdpDetails::default()
+            }),
+            tls_server_hello: false,
+            tcp_link: None,
+            udp_answered: false,
+        }
+    }
+
+    #[test]
+    fn negotiation_failure_names_its_code() {
+        let mut c = conn(Protocols::RDP, 2, 0, 19, CloseKind::Reset);
+        if let Some(r) = c.rdp.as_mut() {
+            r.selected_protocol = None;
+            r.failure_code = Some(FailureCode::HYBRID_REQUIRED_BY_SERVER);
+            r.answer = Some(RdpAnswer::Failure);
+        }
+        let (outcome, evidence) = outcome_of(&c);
+        assert_eq!(outcome, SessionOutcome::NegotiationFailed);
+        assert!(evidence.contains("HYBRID_REQUIRED_BY_SERVER"), "{evidence}");
+    }
+
+    #[test]
+    fn no_tls_reply_before_the_close_is_tls_failed() {
+        // The server's 19-byte Connection Confirm, then a reset: no ServerHello.
+        let c = conn(Protocols::HYBRID, 3, 1, 19, CloseKind::Reset);
+        assert_eq!(outcome_of(&c).0, SessionOutcome::TlsFailed);
+        // Still open at the end of the capture: too early to tell.
+        let c = conn(Protocols::HYBRID, 3, 1, 19, CloseKind::Open);
+        assert_eq!(outcome_of(&c).0, SessionOutcome::Unknown);
+    }
+
+    #[test]
+    fn short_nla_exchange_then_close_is_auth_failed() {
+        let c = conn(Protocols::HYBRID_EX, 10, 3, 2_300, CloseKind::Reset);
+        assert_eq!(outcome_of(&c).0, SessionOutcome::AuthFailed);
+        // The same shape without NLA (TLS only): the logon happens inside the session.
+        let c = conn(Protocols::SSL, 10, 3, 2_300, CloseKind::Reset);
+        assert_eq!(outcome_of(&c).0, SessionOutcome::Unknown);
+        // Longer than the window: not a refused logon.
+        let c = conn(Protocols::HYBRID_EX, 10, 20, 2_300, CloseKind::Fin);
+        assert_eq!(outcome_of(&c).0, SessionOutcome::Unknown);
+    }
+
+    #[test]
+    fn sustained_traffic_is_established() {
+        let c = conn(Protocols::HYBRID_EX, 201, 7, 350_000, CloseKind::Reset);
+        assert_eq!(outcome_of(&c).0, SessionOutcome::Established);
+        // Few packets but long, with a first screen from the server.
+        let c = conn(Protocols::HYBRID, 60, 45, 20_000, CloseKind::Open);
+        assert_eq!(outcome_of(&c).0, SessionOutcome::Established);
+    }
+
+    #[test]
+    fn unanswered_and_refused_come_from_the_tcp_outcome() {
+        let mut c = conn(Protocols::RDP, 1, 0, 0, CloseKind::Open);
+        c.rdp = None;
+        c.outcome = Outcome::Unanswered;
+        assert_eq!(outcome_of(&c).0, SessionOutcome::Unanswered);
+        c.outcome = Outcome::Rejected;
+        c.conn_state = ConnState::REJ;
+        assert_eq!(outcome_of(&c).0, SessionOutcome::Refused);
+    }
+}
