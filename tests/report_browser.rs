@@ -228,6 +228,18 @@ fn every_sample_report_renders_in_chromium() {
             // The hop rdsh1 -> rdsh2 is unexpected (lateral movement).
             assert!(dom.contains("id=\"findings-table\""), "{name}");
             assert!(dom.contains("RDP from a session host"), "{name}");
+            // The incident view: its findings and one row per session (20 scan attempts,
+            // six spray attempts, the hop and the four sessions of the normal story).
+            assert!(dom.contains("id=\"incident-findings-table\""), "{name}");
+            for rule in ["rdp-password-spray", "rdp-scan", "rdp-lateral-movement"] {
+                assert!(dom.contains(rule), "{name}: {rule} missing");
+            }
+            assert_eq!(
+                dom.matches("<tr class=\"session ").count(),
+                31,
+                "{name}: session rows"
+            );
+            assert_eq!(dom.matches("<tr class=\"session failed\"").count(), 6);
         } else if name == "rds-incident" {
             assert!(dom.contains("class=\"line unexpected\""));
             assert!(dom.contains("! UNEXPECTED HIGH"));

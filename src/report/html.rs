@@ -393,6 +393,7 @@ pub fn render(summary: &Summary) -> String {
             diagram(&mut p, verdict);
             verdict_table(&mut p, verdict, short);
             findings_section(&mut p, verdict, short);
+            incident_findings(&mut p, summary, short);
         }
         None => {
             p.push_str("<p class=\"note\">No verdict was computed for this run.</p>\n");
@@ -477,7 +478,7 @@ fn header(p: &mut String, summary: &Summary, inputs: &[&str]) {
     }
     let _ = writeln!(
         p,
-        "<nav><a href=\"#diagram\">Diagram</a><a href=\"#verdict\">Verdict</a><a href=\"#findings\">Findings</a><a href=\"#sessions\">RDP connections</a><a href=\"#timeline\">Timeline</a></nav>\n</header>"
+        "<nav><a href=\"#diagram\">Diagram</a><a href=\"#verdict\">Verdict</a><a href=\"#findings\">Findings</a><a href=\"#incident-findings\">Incident</a><a href=\"#sessions\">RDP connections</a><a href=\"#timeline\">Timeline</a></nav>\n</header>"
     );
 }
 
@@ -926,7 +927,143 @@ fn findings_section(p: &mut String, v: &VerdictReport, short: bool) {
     p.push_str("</tbody></table>\n</section>\n");
 }
 
+/// The incident rules' findings (issue 8): password spraying, scanning, lateral movement…
+fn incident_findings(p: &mut String, summary: &Summary, short: bool) {
+    let Some(incident) = &summary.incident else {
+        return;
+    };
+    let _ = writeln!(
+        p,
+        "<section id=\"incident-findings\">\n<h2>Incident findings</h2>"
+    );
+    p.push_str("<p class=\"note\">What in the RDP traffic looks like an attack or a weakness, most severe first; the flows are the uids of the flow lines (<code>--flows</code>).</p>\n");
+    if incident.findings.is_empty() {
+        p.push_str("<p id=\"no-incident-findings\">No incident finding.</p>\n</section>\n");
+        return;
+    }
+    let list = &incident.findings;
+    let count = |s: Severity| list.iter().filter(|f| f.severity == s).count() as u64;
+    filter_bar(
+        p,
+        "incident-findings-table",
+        &[
+            ("high", "HIGH", count(Severity::High)),
+            ("warning", "warning", count(Severity::Warning)),
+            ("info", "info", count(Severity::Info)),
+        ],
+    );
+    p.push_str("<table id=\"incident-findings-table\" class=\"sortable\"><thead><tr><th>Severity</th><th>Rule</th><th>Sources</th><th>Targets</th><th class=\"num\">Flows</th><th class=\"num\">Sessions</th><th>First seen</th><th>First packet</th><th>What</th></tr></thead><tbody>\n");
+    for f in list {
+        let name = severity_name(f.severity);
+        let rank = match f.severity {
+            Severity::High => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        let _ = write!(
+            p,
+            "<tr class=\"incident-finding {name}\" data-filter=\"{name}\"><td class=\"status {name}\" data-sort=\"{rank}\">! {}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td>",
+            e(&name.to_uppercase()),
+            e(f.rule.id()),
+            e(&f.sources.join(", ")),
+            e(&f.targets.join(", ")),
+            f.flows.len(),
+            group(f.flows.len() as u64),
+            f.sessions.len(),
+            group(f.sessions.len() as u64),
+        );
+        time_cell(p, Some(f.first_seen), short);
+        let _ = writeln!(
+            p,
+            "<td class=\"mono\">{}#{}</td><td class=\"hint\">{}<br><span class=\"note mono\">{}</span></td></tr>",
+            e(&f.first_packet.file),
+            f.first_packet.number,
+            e(&f.summary),
+            e(&f.flows.iter().take(10).cloned().collect::<Vec<_>>().join(" ")),
+        );
+    }
+    p.push_str("</tbody></table>\n</section>\n");
+}
+
+/// The RDP session table, from the incident view's sessions (the folded per-edge table when
+/// there are none to show: a run without a verdict).
 fn sessions(p: &mut String, summary: &Summary, short: bool) {
+    let Some(incident) = summary.incident.as_ref() else {
+        return rdp_edges(p, summary, short);
+    };
+    use crate::incident::SessionOutcome as O;
+    let list = &incident.sessions;
+    let _ = writeln!(p, "<section id=\"sessions\">\n<h2>RDP connections</h2>");
+    p.push_str("<p class=\"note\">One row per RDP session: its TCP connection, the RDP-UDP side channel, the broker hop and the RD Gateway tunnel where they could be linked. The outcome is read from the negotiation and, once encrypted, from the connection's shape (the evidence column says what decided it).</p>\n");
+    if list.is_empty() {
+        p.push_str("<p id=\"no-sessions\">No RDP flow in the capture.</p>\n</section>\n");
+        return;
+    }
+    let class = |o: O| match o {
+        O::Established => "established",
+        O::AuthFailed | O::TlsFailed | O::NegotiationFailed => "failed",
+        O::Unanswered | O::Refused => "attempt",
+        O::NotRdp | O::Unknown => "other",
+    };
+    let count = |c: &str| list.iter().filter(|s| class(s.outcome) == c).count() as u64;
+    filter_bar(
+        p,
+        "sessions-table",
+        &[
+            ("established", "established", count("established")),
+            ("failed", "failed", count("failed")),
+            ("attempt", "unanswered or refused", count("attempt")),
+            ("other", "other", count("other")),
+        ],
+    );
+    p.push_str("<table id=\"sessions-table\" class=\"sortable\"><thead><tr><th>Start</th><th class=\"num\">Duration</th><th>Client</th><th>Server</th><th>User</th><th>Security</th><th>Outcome</th><th class=\"num\">To server</th><th class=\"num\">To client</th><th>Via</th><th>First packet</th></tr></thead><tbody>\n");
+    for s in list {
+        let c = class(s.outcome);
+        let _ = write!(p, "<tr class=\"session {c}\" data-filter=\"{c}\">");
+        time_cell(p, Some(s.start), short);
+        let mut via = Vec::new();
+        if let Some(g) = &s.via_gateway {
+            via.push(format!("gateway {}", g.gateway));
+        }
+        if let Some(b) = &s.via_broker {
+            via.push(format!("broker {}", b.broker));
+        }
+        if let Some(u) = &s.udp {
+            via.push(if u.answered {
+                "UDP".into()
+            } else {
+                "UDP unanswered".into()
+            });
+        }
+        let outcome = match &s.failure_code {
+            Some(code) => format!("{} ({code})", s.outcome.as_str()),
+            None => s.outcome.as_str().to_string(),
+        };
+        let _ = writeln!(
+            p,
+            "<td class=\"num\" data-sort=\"{d:.3}\">{d:.0} s</td><td>{}</td><td>{}:{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td title=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td class=\"num\" data-sort=\"{}\">{}</td><td>{}</td><td class=\"mono\">{}#{}</td></tr>",
+            e(&s.client),
+            e(&s.server),
+            s.server_port,
+            e(s.user.as_deref().unwrap_or("")),
+            e(s.selected.as_deref().unwrap_or("")),
+            e(&s.evidence),
+            e(&outcome),
+            s.bytes_to_server,
+            e(&human_bytes(s.bytes_to_server)),
+            s.bytes_to_client,
+            e(&human_bytes(s.bytes_to_client)),
+            e(&via.join(", ")),
+            e(&s.first_packet.file),
+            s.first_packet.number,
+            d = s.duration,
+        );
+    }
+    p.push_str("</tbody></table>\n</section>\n");
+}
+
+/// RDP flows folded per client, server and port (the report of a run without sessions).
+fn rdp_edges(p: &mut String, summary: &Summary, short: bool) {
     let names = Names::new(summary.verdict.as_ref());
     let rdp: Vec<_> = summary
         .observed
@@ -934,7 +1071,7 @@ fn sessions(p: &mut String, summary: &Summary, short: bool) {
         .filter(|o| matches!(o.service.as_deref(), Some("rdp" | "rdp-udp")))
         .collect();
     let _ = writeln!(p, "<section id=\"sessions\">\n<h2>RDP connections</h2>");
-    p.push_str("<p class=\"note\">Flows classified as RDP (TCP) or RDP over UDP, folded per client, server and port. A per-session view (users, cookies, durations of each session) is not built yet.</p>\n");
+    p.push_str("<p class=\"note\">Flows classified as RDP (TCP) or RDP over UDP, folded per client, server and port.</p>\n");
     if rdp.is_empty() {
         p.push_str("<p id=\"no-sessions\">No RDP flow in the capture.</p>\n</section>\n");
         return;
