@@ -138,29 +138,43 @@ fn secs(t: f64) -> crate::time::Duration {
     crate::time::Duration::from_nanos((t * 1e9) as i64)
 }
 
-/// The largest set of items within any window of `window` starting at an item, by `measure`
-/// (the items sorted by time): the start and end index of the best window.
-fn best_window<T>(
+/// The window (of length `window`, starting at an item; the items sorted by time) holding the
+/// most distinct `key`s among windows with at least one `gate` item: its first and last index
+/// and that number. Two pointers with counts, so linear in the items whatever the window.
+fn best_window<T, K: std::hash::Hash + Eq>(
     items: &[T],
     time: impl Fn(&T) -> Timestamp,
     window: crate::time::Duration,
-    measure: impl Fn(&[T]) -> usize,
+    key: impl Fn(&T) -> Option<K>,
+    gate: impl Fn(&T) -> bool,
 ) -> Option<(usize, usize, usize)> {
+    let mut counts: hashbrown::HashMap<K, usize> = hashbrown::HashMap::new();
+    let mut gated = 0usize;
     let mut best: Option<(usize, usize, usize)> = None;
+    // `end` is one past the last item in the current window.
     let mut end = 0;
-    for start in 0..items.len() {
-        let from = items.get(start).map(&time)?;
-        end = end.max(start);
-        while items
-            .get(end + 1)
-            .is_some_and(|n| time(n) <= from.plus(window))
-        {
+    for (start, first) in items.iter().enumerate() {
+        let limit = time(first).plus(window);
+        while let Some(next) = items.get(end).filter(|n| time(n) <= limit) {
+            if let Some(k) = key(next) {
+                *counts.entry(k).or_default() += 1;
+            }
+            gated += usize::from(gate(next));
             end += 1;
         }
-        let score = measure(items.get(start..=end).unwrap_or_default());
-        if best.is_none_or(|(_, _, b)| score > b) {
-            best = Some((start, end, score));
+        if gated > 0 && best.is_none_or(|(_, _, b)| counts.len() > b) {
+            best = Some((start, end.saturating_sub(1), counts.len()));
         }
+        // Drop `first` before the window moves on.
+        if let Some(k) = key(first) {
+            if let Some(n) = counts.get_mut(&k) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&k);
+                }
+            }
+        }
+        gated -= usize::from(gate(first));
     }
     best
 }
@@ -175,12 +189,22 @@ pub fn find(
     inputs: &[String],
 ) -> Vec<Finding> {
     let mut drafts: Vec<Draft<'_>> = Vec::new();
+    // The session each flow belongs to, and each flow by uid (the rules look both up often).
+    let mut session_by_flow: hashbrown::HashMap<&str, &str> = hashbrown::HashMap::new();
+    for s in sessions {
+        for uid in &s.flows {
+            session_by_flow
+                .entry(uid.as_str())
+                .or_insert(s.uid.as_str());
+        }
+    }
     let session_of = |c: &Candidate| {
-        sessions
-            .iter()
-            .find(|s| s.flows.first() == Some(&c.uid))
-            .map(|s| s.uid.clone())
+        session_by_flow
+            .get(c.uid.as_str())
+            .map(|u| (*u).to_string())
     };
+    let by_uid: hashbrown::HashMap<&str, &Candidate> =
+        candidates.iter().map(|c| (c.uid.as_str(), c)).collect();
 
     // The verdict's unexpected RDP: matched back to flows by the same party labels and port.
     for unexpected in &verdict.unexpected {
@@ -240,26 +264,20 @@ pub fn find(
     }
     let spray_window = secs(thresholds.spray_window_secs);
     for (source, list) in &by_source {
+        let failed_logon = |s: &&Session| s.outcome.is_failed_logon();
         let failed = best_window(
             list,
             |s| s.first_seen,
             spray_window,
-            |w| w.iter().filter(|s| s.outcome.is_failed_logon()).count(),
+            |s| failed_logon(s).then_some(s.core),
+            failed_logon,
         );
         let cookies = best_window(
             list,
             |s| s.first_seen,
             spray_window,
-            |w| {
-                if w.iter().any(|s| s.outcome.is_failed_logon()) {
-                    w.iter()
-                        .filter_map(|s| s.user.as_deref())
-                        .collect::<BTreeSet<_>>()
-                        .len()
-                } else {
-                    0
-                }
-            },
+            |s| s.user.as_deref(),
+            failed_logon,
         );
         let spray = cookies.filter(|(_, _, n)| *n >= thresholds.spray_min_cookies as usize);
         let guess = failed.filter(|(_, _, n)| *n >= thresholds.spray_min_failures as usize);
@@ -298,7 +316,7 @@ pub fn find(
             draft.flows.extend(
                 s.flows
                     .iter()
-                    .filter_map(|u| candidates.iter().find(|c| &c.uid == u)),
+                    .filter_map(|u| by_uid.get(u.as_str()).copied()),
             );
         }
         drafts.push(draft);
@@ -325,12 +343,8 @@ pub fn find(
             list,
             |(c, _)| c.first_seen,
             scan_window,
-            |w| {
-                w.iter()
-                    .map(|(c, _)| c.server.0)
-                    .collect::<BTreeSet<_>>()
-                    .len()
-            },
+            |(c, _)| Some(c.server.0),
+            |_| true,
         );
         let Some((a, b, n)) = best.filter(|(_, _, n)| *n >= thresholds.scan_min_targets as usize)
         else {

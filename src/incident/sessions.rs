@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 
+use hashbrown::HashMap;
 use serde::Serialize;
 
 use super::{Candidate, CandidateKind, CloseKind, PacketRef, Thresholds};
@@ -32,6 +33,10 @@ pub const AUTH_FAILED_MAX_PACKETS: u64 = 300;
 /// Payload bytes from the server that show its TLS handshake reply went out (a ServerHello
 /// with a certificate) when the payload checks did not see the ServerHello itself.
 pub const TLS_REPLY_MIN_BYTES: u64 = 600;
+
+/// Earlier broker connections or gateway tunnels looked at for one RDP connection (the most
+/// recent first): bounds the join's time on a capture with very many of them.
+pub const MAX_LOOK_BACK: usize = 1_000;
 
 /// How an RDP session ended up, read from the negotiation and the flow's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -354,6 +359,15 @@ pub fn join(
     let window = crate::time::Duration::from_nanos((thresholds.broker_window_secs * 1e9) as i64);
     let mut hop_of: Vec<Option<usize>> = vec![None; candidates.len()];
     let mut absorbed = vec![false; candidates.len()];
+    // Possible broker connections per client, by start.
+    let mut brokers: HashMap<IpAddr, Vec<usize>> = HashMap::new();
+    for &j in &tcp {
+        if let Some(b) = candidates.get(j) {
+            if collection(b).is_some() || has_role(deployment, b.server.0, Role::RdBroker) {
+                brokers.entry(b.client.0).or_default().push(j);
+            }
+        }
+    }
     for &i in &tcp {
         let Some(c) = candidates.get(i) else { continue };
         let Some(target) = redirect_target(c) else {
@@ -364,31 +378,59 @@ pub fn join(
                 continue;
             }
         }
-        let broker = tcp
+        let list = brokers
+            .get(&c.client.0)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        // The latest broker connection that started before this one and ended at most the
+        // window before it (list is by start: look back from the first later one).
+        let later = list.partition_point(|&j| {
+            candidates
+                .get(j)
+                .is_some_and(|b| b.first_seen <= c.first_seen)
+        });
+        let broker = list
+            .get(..later)
+            .unwrap_or_default()
             .iter()
+            .rev()
+            .take(MAX_LOOK_BACK)
             .copied()
-            .filter(|&j| j != i && !absorbed[j])
-            .filter_map(|j| candidates.get(j).map(|b| (j, b)))
-            .filter(|(_, b)| {
-                b.client.0 == c.client.0
-                    && b.server.0 != c.server.0
-                    && b.first_seen <= c.first_seen
-                    && c.first_seen <= b.last_seen.plus(window)
-                    && (collection(b).is_some() || has_role(deployment, b.server.0, Role::RdBroker))
-            })
-            .max_by_key(|(_, b)| b.first_seen);
-        if let Some((j, _)) = broker {
+            .find(|&j| {
+                j != i
+                    && !absorbed[j]
+                    && candidates.get(j).is_some_and(|b| {
+                        b.server.0 != c.server.0 && c.first_seen <= b.last_seen.plus(window)
+                    })
+            });
+        if let Some(j) = broker {
             hop_of[i] = Some(j);
             absorbed[j] = true;
         }
     }
 
-    let gateways: Vec<&Candidate> = candidates
+    // Tunnels per gateway address, by start.
+    let mut gateways: HashMap<IpAddr, Vec<&Candidate>> = HashMap::new();
+    for c in candidates.iter().filter(|c| {
+        c.kind == CandidateKind::Https && has_role(deployment, c.server.0, Role::RdGateway)
+    }) {
+        gateways.entry(c.server.0).or_default().push(c);
+    }
+    for list in gateways.values_mut() {
+        list.sort_by_key(|g| g.first_seen);
+    }
+    // Side channels by the TCP connection they name.
+    let mut side_channels: HashMap<(IpAddr, (IpAddr, u16), Timestamp), &Candidate> = HashMap::new();
+    for u in candidates
         .iter()
-        .filter(|c| {
-            c.kind == CandidateKind::Https && has_role(deployment, c.server.0, Role::RdGateway)
-        })
-        .collect();
+        .filter(|u| u.kind == CandidateKind::RdpUdp)
+    {
+        if let Some(l) = u.tcp_link {
+            side_channels
+                .entry((l.client.0, l.server, l.first_seen))
+                .or_insert(u);
+        }
+    }
 
     let mut sessions = Vec::new();
     for &i in &tcp {
@@ -416,14 +458,8 @@ pub fn join(
                 uid: b.uid.clone(),
             }
         });
-        let udp = candidates
-            .iter()
-            .filter(|u| u.kind == CandidateKind::RdpUdp)
-            .find(|u| {
-                u.tcp_link.is_some_and(|l| {
-                    l.client.0 == c.client.0 && l.server == c.server && l.first_seen == c.first_seen
-                })
-            })
+        let udp = side_channels
+            .get(&(c.client.0, c.server, c.first_seen))
             .map(|u| {
                 flows.push(u.uid.clone());
                 end = end.max(u.last_seen);
@@ -436,14 +472,15 @@ pub fn join(
             });
         // The gateway tunnel: the latest 443 connection to this gateway (the RDP connection's
         // client) that was open when the RDP connection started.
-        let tunnel = gateways
-            .iter()
-            .filter(|g| {
-                g.server.0 == c.client.0
-                    && g.first_seen <= c.first_seen
-                    && c.first_seen <= g.last_seen
-            })
-            .max_by_key(|g| g.first_seen);
+        let tunnel = gateways.get(&c.client.0).and_then(|list| {
+            let later = list.partition_point(|g| g.first_seen <= c.first_seen);
+            list.get(..later)
+                .unwrap_or_default()
+                .iter()
+                .rev()
+                .take(MAX_LOOK_BACK)
+                .find(|g| c.first_seen <= g.last_seen)
+        });
         let mut client_ip = c.client.0;
         let via_gateway = tunnel.map(|g| {
             flows.push(g.uid.clone());
