@@ -451,3 +451,57 @@ fn window_text(secs: f64) -> String {
         format!("{secs} s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_nanos(secs * 1_000_000_000)
+    }
+
+    #[test]
+    fn best_window_counts_distinct_keys_in_the_busiest_window() {
+        // (time, key, gate): three keys within 10 s at 100–108, one gated item among them.
+        let items = [
+            (0, 'a', false),
+            (100, 'a', false),
+            (102, 'b', true),
+            (105, 'a', false),
+            (108, 'c', false),
+            (200, 'd', true),
+        ];
+        let best = best_window(
+            &items,
+            |i| at(i.0),
+            crate::time::Duration::from_secs(10),
+            |i| Some(i.1),
+            |i| i.2,
+        );
+        assert_eq!(best, Some((1, 4, 3)));
+        // Without any gated item no window counts.
+        let none = best_window(
+            &items,
+            |i| at(i.0),
+            crate::time::Duration::from_secs(10),
+            |i| Some(i.1),
+            |_| false,
+        );
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn best_window_is_linear_on_a_large_scan() {
+        // 200,000 attempts to distinct hosts, one a millisecond: the window of 5 minutes holds
+        // all of them. Re-counting each window would take minutes; running counts do not.
+        let items: Vec<i64> = (0..200_000).collect();
+        let best = best_window(
+            &items,
+            |i| Timestamp::from_nanos(i * 1_000_000),
+            crate::time::Duration::from_secs(300),
+            |i| Some(*i),
+            |_| true,
+        );
+        assert_eq!(best, Some((0, 199_999, 200_000)));
+    }
+}
