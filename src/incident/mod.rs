@@ -27,9 +27,12 @@ use crate::verdict::VerdictReport;
 pub use findings::{Finding, FindingRule};
 pub use sessions::{Session, SessionOutcome};
 
-/// Flows kept for the session join; more are counted in [`Candidates::overflow`] and left out.
-/// A candidate is a few hundred bytes, so the cap bounds this at some tens of MB.
+/// RDP flows kept for the session join; more are counted in [`Candidates::overflow`] and left
+/// out. A candidate is a few hundred bytes, so the cap bounds this at some tens of MB.
 pub const MAX_CANDIDATES: usize = 100_000;
+/// HTTPS flows kept as possible gateway tunnels, counted apart so that web browsing never
+/// crowds RDP out of the join; more are counted in [`Candidates::tunnels_overflow`].
+pub const MAX_TUNNEL_CANDIDATES: usize = 100_000;
 
 /// What kind of flow a candidate is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,22 +169,34 @@ impl Candidate {
     }
 }
 
-/// The candidates collected over a run, bounded by [`MAX_CANDIDATES`].
+/// The candidates collected over a run, bounded by [`MAX_CANDIDATES`] RDP flows and
+/// [`MAX_TUNNEL_CANDIDATES`] HTTPS flows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Candidates {
     /// The kept candidates, in the order their flows ended.
     pub list: Vec<Candidate>,
-    /// Candidates left out because the list was full.
+    /// RDP candidates left out because their share of the list was full.
     pub overflow: u64,
+    /// HTTPS candidates kept.
+    pub tunnels: usize,
+    /// HTTPS candidates left out (their gateway hop cannot be linked).
+    pub tunnels_overflow: u64,
 }
 
 impl Candidates {
-    /// Keeps the flow when it is a candidate and there is room.
+    /// Keeps the flow when it is a candidate and there is room for its kind.
     pub fn add(&mut self, flow: &FlowRecord, service: Option<&str>) {
         let Some(candidate) = Candidate::of(flow, service) else {
             return;
         };
-        if self.list.len() < MAX_CANDIDATES {
+        if candidate.kind == CandidateKind::Https {
+            if self.tunnels < MAX_TUNNEL_CANDIDATES {
+                self.tunnels += 1;
+                self.list.push(candidate);
+            } else {
+                self.tunnels_overflow += 1;
+            }
+        } else if self.list.len() - self.tunnels < MAX_CANDIDATES {
             self.list.push(candidate);
         } else {
             self.overflow += 1;
@@ -287,6 +302,8 @@ pub struct IncidentReport {
     pub findings: Vec<Finding>,
     /// RDP flows left out of the join because [`MAX_CANDIDATES`] was reached.
     pub flows_not_joined: u64,
+    /// HTTPS flows not kept as possible gateway tunnels ([`MAX_TUNNEL_CANDIDATES`] reached).
+    pub tunnels_not_joined: u64,
 }
 
 /// Joins the candidates into sessions and runs the finding rules. `inputs` are the input paths
@@ -312,5 +329,41 @@ pub fn build(
         sessions,
         findings,
         flows_not_joined: candidates.overflow,
+        tunnels_not_joined: candidates.tunnels_overflow,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::FlowKey;
+
+    #[test]
+    fn web_browsing_does_not_crowd_rdp_out_of_the_join() {
+        let mut c = Candidates::default();
+        let flow = |port: u16, n: u16| {
+            let client: IpAddr = "10.0.0.1".parse().unwrap();
+            let server: IpAddr = "10.0.0.2".parse().unwrap();
+            let (key, side) =
+                FlowKey::new(client, n, server, port, crate::flow::key::protocol::TCP);
+            FlowRecord::new(
+                key,
+                side,
+                false,
+                Timestamp::from_nanos(0),
+                PacketPos { file: 0, number: 1 },
+            )
+        };
+        let https = flow(443, 40_000);
+        for _ in 0..MAX_TUNNEL_CANDIDATES + 5 {
+            c.add(&https, None);
+        }
+        assert_eq!(c.tunnels_overflow, 5);
+        c.add(&flow(3389, 40_001), Some("rdp"));
+        assert_eq!(c.overflow, 0);
+        assert_eq!(c.list.last().map(|x| x.kind), Some(CandidateKind::Rdp));
+        // Not a candidate at all: DNS.
+        c.add(&flow(53, 40_002), Some("dns"));
+        assert_eq!(c.list.len(), MAX_TUNNEL_CANDIDATES + 1);
     }
 }

@@ -20,7 +20,7 @@
 //! | `timeline` | flow starts per RDS service over the capture: `start` (seconds since the epoch, a multiple of the bucket width; null without packets), `bucket_seconds` (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800 or a doubling of that), `buckets` (at most 60, covering the capture), `services[]` {`service`, `flows` [per bucket], `failed` [per bucket: rejected or unanswered]} in signature order |
 //! | `live` | only for `rdsflows capture` (absent for files): `interface`, `link_type`, `filter` (or null), `snaplen`, `promiscuous`, `stopped_by` (`signal`, `duration`, `count`, `error`), `kernel` {`received`, `dropped` (capture buffer full), `if_dropped` (interface or driver)}, `written` (the `-w` files, in order) |
 //! | `verdict` | observed versus expected, below |
-//! | `incident` | RDP `sessions[]`, `findings[]` and `flows_not_joined` (RDP flows beyond the 100,000 kept for the join), below; absent only when no verdict was made |
+//! | `incident` | RDP `sessions[]`, `findings[]`, `flows_not_joined` (RDP flows beyond the 100,000 kept for the join) and `tunnels_not_joined` (HTTPS flows beyond the 100,000 kept as possible gateway tunnels), below; absent only when no verdict was made |
 //! | `resources` | `flow_record_bytes` (one flow record), `peak_rss_bytes` (peak resident memory of the process on Linux, else null) |
 //!
 //! `verdict`:
