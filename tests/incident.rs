@@ -250,6 +250,30 @@ fn thresholds_are_options() {
         .iter()
         .any(|r| r == "rdp-password-spray" || r == "rdp-scan"));
     assert!(rules.iter().any(|r| r == "rdp-lateral-movement"));
+
+    // Too few user names for a spray, enough failures for guessing.
+    let out = rdsflows(&[
+        "analyze",
+        "-q",
+        "--deployment",
+        &deployment_file(),
+        "--spray-min-cookies",
+        "7",
+        "--json",
+        "-",
+        &sample("rds-attack"),
+    ]);
+    let findings = json_of(&out)["incident"]["findings"].clone();
+    let guessing: Vec<&Value> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "rdp-password-guessing")
+        .collect();
+    assert_eq!(guessing.len(), 1);
+    assert_eq!(guessing[0]["severity"], "high");
+    assert_eq!(guessing[0]["sessions"].as_array().unwrap().len(), 6);
+    assert!(text(&guessing[0]["summary"]).contains("6 failed logons from 198.51.100.77"));
 }
 
 #[test]
