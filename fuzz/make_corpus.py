@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Seeds the fuzz corpora from the project's own samples (never from third-party captures):
 the first records of each sample as small pcaps (capture_reader), frames re-encoded in the
-pipeline target's format (pipeline), and the shipped TOML files (config_files)."""
+pipeline target's format (pipeline), the shipped TOML files (config_files), and distinct
+TCP/UDP payloads with a context byte for their port (probes)."""
 import pathlib
 import struct
 
@@ -20,7 +21,7 @@ def records(path):
         offset += 16 + caplen
 
 
-for target in ("capture_reader", "pipeline", "config_files"):
+for target in ("capture_reader", "pipeline", "config_files", "probes"):
     (corpus / target).mkdir(parents=True, exist_ok=True)
 
 for sample in sorted((root / "samples").glob("*.pcap")):
@@ -36,3 +37,42 @@ for sample in sorted((root / "samples").glob("*.pcap")):
 
 for toml in (root / "signatures" / "rds.toml", root / "samples" / "rds-deployment.toml"):
     (corpus / "config_files" / toml.name).write_bytes(toml.read_bytes())
+
+# probes: the selector byte is (index of the server port in the target's PORTS) << 1 | udp.
+PORTS = [3389, 443, 135, 49672, 88, 389, 53, 137, 138, 139, 445, 1812, 1813, 21, 80, 5985, 3391,
+         13389, 502, 102, 1645, 5353, 1032, 42356]
+
+
+def payload_of(frame):
+    """(is_udp, src_port, dst_port, payload) of an Ethernet/IPv4 TCP or UDP frame, or None."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    proto = ip[9]
+    l4 = ip[ihl:]
+    if proto == 6 and len(l4) >= 20:
+        return False, *struct.unpack_from(">HH", l4, 0), l4[(l4[12] >> 4) * 4:]
+    if proto == 17 and len(l4) >= 8:
+        return True, *struct.unpack_from(">HH", l4, 0), l4[8:]
+    return None
+
+
+for sample in sorted((root / "samples").glob("*.pcap")):
+    seen = set()
+    for _, frame in records(sample):
+        parsed = payload_of(frame)
+        if not parsed or not parsed[3]:
+            continue
+        udp, sport, dport, data = parsed
+        port = dport if dport in PORTS else sport
+        if port not in PORTS:
+            continue
+        # Encrypted records differ after a few bytes: key on the start to keep the set small.
+        key = (udp, port, data[:8])
+        if key in seen or len(seen) >= 150:
+            continue
+        seen.add(key)
+        selector = (PORTS.index(port) << 1) | int(udp)
+        name = f"{sample.stem}-{len(seen):03d}.bin"
+        (corpus / "probes" / name).write_bytes(bytes([selector]) + data[:1400])

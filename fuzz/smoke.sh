@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-60}"
 python3 make_corpus.py
 cargo fuzz build -s none
-for target in capture_reader pipeline config_files; do
+for target in capture_reader pipeline config_files probes; do
   echo "== fuzz $target for ${seconds}s"
   cargo fuzz run -s none "$target" "corpus/$target" -- -max_total_time="$seconds" -print_final_stats=0 2>&1 \
     | grep -E '^(Done|==|SUMMARY|thread)|panicked|ERROR' || true

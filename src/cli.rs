@@ -227,9 +227,14 @@ pub struct CommonArgs {
     /// ICMP idle timeout.
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
     pub icmp_timeout: Duration,
-    /// Payload-carrying packets per direction that the payload checks look at.
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    /// Payload-carrying packets per direction that the payload checks look at (0 turns them
+    /// off: services then come from ports alone).
+    #[arg(long, value_name = "N", default_value_t = crate::classify::DEFAULT_INSPECT_PACKETS)]
     pub inspect_packets: u8,
+    /// Hide user names (RDP mstshash cookie, Kerberos client name, RADIUS User-Name,
+    /// RDG-User-Id, LDAP bind DN, FTP USER) behind a stable hash such as `user#3f2a9c01`.
+    #[arg(long)]
+    pub redact: bool,
     /// No progress bar and no human summary (JSON outputs are still written).
     #[arg(short, long)]
     pub quiet: bool,

@@ -203,7 +203,9 @@ fn run_and_report<S: PacketSource + ?Sized>(
         Some(path) => Some(Deployment::load(path).map_err(Error::from)?),
         None => None,
     };
-    let mut classifier = Classifier::new(signatures).with_inspect_packets(args.inspect_packets);
+    let mut classifier = Classifier::new(signatures)
+        .with_inspect_packets(args.inspect_packets)
+        .with_redact(args.redact);
     if let Some(options) = deployment.as_ref().map(|d| d.options) {
         if options.rdp_port != 3389 {
             classifier.add_port("rdp", Transport::Tcp, options.rdp_port);
@@ -366,8 +368,9 @@ fn roles(args: RolesArgs) -> Result<u8, Failure> {
         Some(path) => SignatureSet::load(path).map_err(Error::from)?,
         None => SignatureSet::builtin(),
     };
-    let mut classifier =
-        Classifier::new(signatures).with_inspect_packets(args.common.inspect_packets);
+    let mut classifier = Classifier::new(signatures)
+        .with_inspect_packets(args.common.inspect_packets)
+        .with_redact(args.common.redact);
     let progress = Progress::new(source.bytes_total(), args.common.quiet);
     let summary = pipeline::run(
         &mut source,

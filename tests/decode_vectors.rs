@@ -63,3 +63,25 @@ proptest! {
         prop_assert_eq!(flow_lines, summary.totals.flows);
     }
 }
+
+proptest! {
+    /// Whatever the frames, the summary and every flow line are valid JSON that round-trips:
+    /// parse, print, parse again gives the same value (nothing a second parse would read differently).
+    #[test]
+    fn json_outputs_round_trip(frames in prop::collection::vec(plausible_frame(), 1..40)) {
+        let timed = frames.into_iter().enumerate().map(|(i, f)| (Timestamp::from_parts(i as i64, 0), f)).collect();
+        let mut source = ReplaySource::new(LinkType::ETHERNET, timed);
+        let mut classifier = Classifier::new(SignatureSet::builtin());
+        let mut lines = Vec::new();
+        let summary = rdsflows::pipeline::run(&mut source, &["x".into()], &mut classifier,
+            FlowTableConfig::default(), Some(&mut lines), &Progress::new(None, true)).unwrap();
+        let mut json = Vec::new();
+        rdsflows::report::json::write_summary(&mut json, &summary).unwrap();
+        let text = String::from_utf8(lines).unwrap();
+        for document in std::iter::once(String::from_utf8(json).unwrap()).chain(text.lines().map(str::to_string)) {
+            let first: serde_json::Value = serde_json::from_str(&document).unwrap();
+            let again: serde_json::Value = serde_json::from_str(&first.to_string()).unwrap();
+            prop_assert_eq!(&first, &again);
+        }
+    }
+}

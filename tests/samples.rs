@@ -93,7 +93,8 @@ fn every_expected_flow_is_found_with_its_outcome_and_packets() {
 /// ports get `rpc-dynamic` only because an endpoint-mapper answer or a DCE/RPC bind came first.
 fn expected_service(transport: &str, port: u16) -> Option<&'static str> {
     Some(match (transport, port) {
-        ("tcp", 3389) => "rdp",
+        // Found by payload: the incident's RDP on a port the map does not list.
+        ("tcp", 3389 | 13389) => "rdp",
         ("udp", 3389) => "rdp-udp",
         ("tcp", 443) => "https",
         ("udp", 3391) => "rdg-udp",
@@ -171,4 +172,166 @@ fn deployment_sample_failures_are_visible_in_the_summary() {
     // The syslog datagram refused by ICMP port unreachable.
     assert_eq!(summary.decode.icmp_errors_tied, 1);
     assert_eq!(summary.unclassified.traffic.outcomes.rejected, 1);
+}
+
+/// The flow line matching client, server and server port.
+fn line<'a>(flows: &'a [Value], client: &str, server: &str, proto: &str, port: u16) -> &'a Value {
+    flows
+        .iter()
+        .find(|f| {
+            f["id.orig_h"] == client
+                && f["id.resp_h"] == server
+                && f["proto"] == proto
+                && f["id.resp_p"] == port
+        })
+        .unwrap_or_else(|| panic!("no {proto} flow {client} -> {server}:{port}"))
+}
+
+#[test]
+fn deployment_sample_payload_fields_are_extracted() {
+    let (summary, flows) = analyse(&sample_path("rds-deployment"));
+    // Every RDS flow with payload is confirmed by it (nothing in the sample lies), except the
+    // broker's 5504, whose protocol the map does not pin down (TLS: port only).
+    for f in &flows {
+        if f["service"].is_null() {
+            continue;
+        }
+        let payload = f["payload"].as_str().unwrap();
+        let expected = if f["orig_bytes"] == 0 || f["id.resp_p"] == 5504 {
+            "port_only"
+        } else {
+            "confirmed"
+        };
+        assert_eq!(payload, expected, "{f}");
+    }
+    // The external users' cookies, on the gateway's RDP legs to the session hosts.
+    let carol = line(&flows, "10.1.1.10", "10.1.2.21", "tcp", 3389);
+    assert_eq!(carol["rdp"]["cookie"], "carol");
+    assert_eq!(carol["rdp"]["selected_protocol"], "PROTOCOL_HYBRID");
+    assert_eq!(carol["rdp"]["answer"], "confirm");
+    let dave = line(&flows, "10.1.1.10", "10.1.2.22", "tcp", 3389);
+    assert_eq!(dave["rdp"]["cookie"], "dave");
+    // The internal users go through the broker: a tsv:// collection token to the broker, then
+    // the msts= redirect token to the session host (MS-RDPBCGR 2.2.1.1: a request carries a
+    // cookie or a routing token, never both), so their names show in Kerberos instead.
+    let to_broker = line(&flows, "10.1.10.21", "10.1.2.10", "tcp", 3389);
+    assert_eq!(to_broker["rdp"]["routing_token"]["kind"], "collection");
+    assert_eq!(to_broker["rdp"]["routing_token"]["value"], "Desktops");
+    let alice = line(&flows, "10.1.10.21", "10.1.2.21", "tcp", 3389);
+    assert_eq!(alice["rdp"]["routing_token"]["kind"], "redirect");
+    assert_eq!(alice["rdp"]["routing_token"]["target"], "10.1.2.21:3389");
+    assert_eq!(
+        alice["rdp"]["routing_token"]["value"],
+        "352452874.15629.0000"
+    );
+    let bob = line(&flows, "10.1.10.22", "10.1.2.22", "tcp", 3389);
+    assert_eq!(bob["rdp"]["routing_token"]["target"], "10.1.2.22:3389");
+    for (client, user) in [("10.1.10.21", "alice"), ("10.1.10.22", "bob")] {
+        assert!(
+            flows.iter().any(|f| f["id.orig_h"] == client
+                && f["kerberos"]["cname"] == user
+                && f["kerberos"]["sname"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("TERMSRV/"))),
+            "{user}: a TERMSRV ticket"
+        );
+    }
+    // RD Gateway: the server name of the users' TLS sessions, and DTLS on 3391.
+    for client in ["203.0.113.50", "198.51.100.23"] {
+        let gw = line(&flows, client, "10.1.1.10", "tcp", 443);
+        assert_eq!(gw["tls"]["server_name"], "rdgw.contoso.example");
+        assert_eq!(
+            (gw["app"].as_str(), gw["service"].as_str()),
+            (Some("tls"), Some("https"))
+        );
+        let udp = line(&flows, client, "10.1.1.10", "udp", 3391);
+        assert_eq!(udp["app"], "dtls");
+        assert_eq!(udp["tls"]["dtls"], true);
+    }
+    // RD Licensing: the endpoint mapper hands out 49672 for the licensing interface, and the
+    // connection to it binds that interface.
+    let epm = line(&flows, "10.1.2.22", "10.1.2.30", "tcp", 135);
+    assert_eq!(epm["dcerpc"]["epm_returned"][0]["port"], 49672);
+    let lic = line(&flows, "10.1.2.22", "10.1.2.30", "tcp", 49672);
+    assert_eq!(lic["service"], "rpc-dynamic");
+    assert_eq!(lic["dcerpc"]["epm_mapped"]["name"], "HydraLsPipe");
+    assert_eq!(lic["dcerpc"]["interfaces"][0]["name"], "HydraLsPipe");
+    // RDP-UDP side channels: each tied by correlation ID to a TCP flow of the same run.
+    let uids: Vec<&str> = flows.iter().map(|f| f["uid"].as_str().unwrap()).collect();
+    let side: Vec<&Value> = flows.iter().filter(|f| f["app"] == "rdpeudp").collect();
+    assert_eq!(side.len(), 3);
+    for f in side {
+        assert_eq!(f["rdpeudp"]["answered"], true, "{f}");
+        assert_eq!(f["rdpeudp"]["tcp"]["by"], "correlation_id");
+        let tcp = f["rdpeudp"]["tcp"]["uid"].as_str().unwrap();
+        assert!(uids.contains(&tcp), "{tcp} is a flow of this capture");
+        let owner = flows.iter().find(|g| g["uid"] == tcp).unwrap();
+        assert_eq!(owner["id.resp_h"], f["id.resp_h"]);
+        assert_eq!(
+            owner["rdp"]["correlation_id"],
+            f["rdpeudp"]["correlation_id"]
+        );
+    }
+    // The summary aggregates the same facts per service.
+    let rdp = summary
+        .services
+        .iter()
+        .find(|s| s.service == "rdp")
+        .unwrap();
+    let cookies: Vec<&str> = rdp
+        .details
+        .cookies
+        .iter()
+        .map(|c| c.value.as_str())
+        .collect();
+    assert_eq!(cookies, ["carol", "dave"]);
+    assert!(rdp
+        .details
+        .routing_tokens
+        .iter()
+        .any(|t| t.value == "redirect 10.1.2.21:3389"));
+    assert_eq!(
+        rdp.details.security_protocols.get("PROTOCOL_HYBRID"),
+        Some(&6)
+    );
+    let https = summary
+        .services
+        .iter()
+        .find(|s| s.service == "https")
+        .unwrap();
+    assert!(https
+        .details
+        .server_names
+        .iter()
+        .any(|c| c.value == "rdgw.contoso.example" && c.flows == 2));
+    let rpc = summary
+        .services
+        .iter()
+        .find(|s| s.service == "rpc-dynamic")
+        .unwrap();
+    assert_eq!(rpc.details.interfaces.get("HydraLsPipe"), Some(&1));
+    let udp = summary
+        .services
+        .iter()
+        .find(|s| s.service == "rdp-udp")
+        .unwrap();
+    let r = udp.details.rdpeudp.as_ref().unwrap();
+    assert_eq!(
+        (r.handshakes, r.answered, r.linked_by_correlation_id),
+        (3, 3, 3)
+    );
+}
+
+#[test]
+fn incident_sample_finds_rdp_on_13389_by_payload() {
+    let (_, flows) = analyse(&sample_path("rds-incident"));
+    let odd = line(&flows, "198.51.100.77", "10.1.2.22", "tcp", 13389);
+    assert_eq!(odd["service"], "rdp");
+    assert_eq!(odd["payload"], "payload_only");
+    assert_eq!(odd["port_service"], Value::Null);
+    assert_eq!(odd["rdp"]["cookie"], "administr");
+    assert_eq!(odd["rdp"]["selected_protocol"], "PROTOCOL_HYBRID");
+    let direct = line(&flows, "198.51.100.23", "10.1.2.21", "tcp", 3389);
+    assert_eq!(direct["rdp"]["cookie"], "dave");
+    assert_eq!(direct["payload"], "confirmed");
 }

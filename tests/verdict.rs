@@ -198,6 +198,18 @@ fn incident_sample_shows_internet_rdp_to_session_hosts() {
         .contains("bypassing the RD Gateway"));
     let odd_port = unexpected.iter().find(|u| u["port"] == 13389).unwrap();
     assert!(odd_port["to"].as_str().unwrap().starts_with("rdsh2"));
+    // The payload (X.224 CR answered by a CC) makes the unlisted port RDP (issue 4).
+    assert_eq!(odd_port["service"], "rdp");
+    assert_eq!(odd_port["kind"], "rds_service");
+    assert_eq!(odd_port["evidence"]["found_by_payload"], 1);
+    assert!(
+        odd_port["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("RDP on port 13389 (found by payload): RDP from the internet straight to"),
+        "{}",
+        odd_port["reason"]
+    );
 }
 
 #[test]

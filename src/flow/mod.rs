@@ -8,6 +8,6 @@ pub mod state;
 pub mod table;
 
 pub use key::{FlowKey, Side};
-pub use record::{Direction, EndReason, FlowRecord, Outcome};
+pub use record::{uid_of, Direction, EndReason, FlowRecord, Outcome};
 pub use state::ConnState;
 pub use table::{FlowTable, FlowTableConfig, PacketUpdate, ServicePorts, TableStats};

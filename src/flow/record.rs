@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::key::{protocol, FlowKey, Side};
 use super::state::{self, ConnState, EndpointState, History};
 use crate::capture::PacketPos;
+use crate::classify::details::FlowDetails;
 use crate::classify::verdict::FlowClass;
 use crate::decode::tcp_flags::{ACK, FIN, RST, SYN};
 use crate::decode::TcpSegment;
@@ -122,6 +123,39 @@ impl Outcome {
     }
 }
 
+/// A stable flow id in Zeek's style (`C` + 11 base62 digits), derived from the client and
+/// server endpoints, the protocol and the first-packet time (FNV-1a), so the same capture gives
+/// the same ids on every run and machine, and a record can name another flow by those values.
+pub fn uid_of(
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    proto: u8,
+    first_seen: Timestamp,
+) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(client.0.to_string().as_bytes());
+    feed(&client.1.to_be_bytes());
+    feed(server.0.to_string().as_bytes());
+    feed(&server.1.to_be_bytes());
+    feed(&[proto]);
+    feed(&first_seen.as_nanos().to_be_bytes());
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut uid = String::with_capacity(12);
+    uid.push('C');
+    for _ in 0..11 {
+        let digit = usize::try_from(hash % 62).unwrap_or_default();
+        uid.push(char::from(ALPHABET.get(digit).copied().unwrap_or(b'0')));
+        hash /= 62;
+    }
+    uid
+}
+
 /// One bidirectional flow.
 #[derive(Clone, Debug)]
 pub struct FlowRecord {
@@ -153,6 +187,10 @@ pub struct FlowRecord {
     pub icmp_type: Option<u8>,
     /// What the classifier concluded.
     pub class: FlowClass,
+    /// The protocol fields the payload checks extracted: `None` until a check recognises
+    /// something, then allocated once for the flow (the per-packet path of a flow whose details
+    /// exist allocates nothing).
+    pub details: Option<Box<FlowDetails>>,
 }
 
 impl FlowRecord {
@@ -183,7 +221,18 @@ impl FlowRecord {
             icmp_reject: None,
             icmp_type: None,
             class: FlowClass::default(),
+            details: None,
         }
+    }
+
+    /// The flow's stable id (see [`uid_of`]).
+    pub fn uid(&self) -> String {
+        uid_of(
+            self.client(),
+            self.server(),
+            self.key.protocol,
+            self.first_seen,
+        )
     }
 
     /// The direction of a packet sent by `side`.

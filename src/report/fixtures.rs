@@ -119,6 +119,10 @@ pub(crate) fn seen(
         last_seen: ts,
         packets: [3, u64::from(outcome == 0) * 3],
         bytes: [180, u64::from(outcome == 0) * 180],
+        found_by_payload: 0,
+        epm_mapped: 0,
+        epm_mapped_failed: 0,
+        epm_interface: None,
     }
 }
 

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::classify::details::FlowDetails;
 use crate::classify::Classifier;
 use crate::flow::record::IcmpReject;
 use crate::flow::{EndReason, FlowRecord};
@@ -46,6 +47,12 @@ struct FlowLine<'a> {
     end_reason: EndReason,
     last_ts: f64,
     first_packet: FirstPacket,
+    // What the payload checks found (issue 4).
+    app: Option<&'static str>,
+    payload: Option<&'static str>,
+    port_service: Option<&'a str>,
+    #[serde(flatten)]
+    details: Option<&'a FlowDetails>,
 }
 
 #[derive(Serialize)]
@@ -57,29 +64,7 @@ struct FirstPacket {
 /// A stable flow id in Zeek's style (`C` + base62), derived from the key and first-packet time
 /// (FNV-1a), so the same capture gives the same ids on every run and machine.
 pub fn flow_uid(flow: &FlowRecord) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    let (client, client_port) = flow.client();
-    let (server, server_port) = flow.server();
-    feed(client.to_string().as_bytes());
-    feed(&client_port.to_be_bytes());
-    feed(server.to_string().as_bytes());
-    feed(&server_port.to_be_bytes());
-    feed(&[flow.key.protocol]);
-    feed(&flow.first_seen.as_nanos().to_be_bytes());
-    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut uid = String::with_capacity(18);
-    uid.push('C');
-    for _ in 0..11 {
-        uid.push(char::from(ALPHABET[(hash % 62) as usize]));
-        hash /= 62;
-    }
-    uid
+    flow.uid()
 }
 
 /// Writes one flow as a JSON line.
@@ -134,6 +119,14 @@ pub fn write_flow<W: Write + ?Sized>(
             file: flow.first_pos.file,
             number: flow.first_pos.number,
         },
+        app: flow.class.app().map(|a| a.as_str()),
+        payload: flow.class.payload.map(|p| p.as_str()),
+        port_service: flow
+            .class
+            .port_service
+            .and_then(|id| classifier.service(id))
+            .map(|s| s.name.as_str()),
+        details: flow.details.as_deref(),
     };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")

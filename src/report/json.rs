@@ -13,8 +13,8 @@
 //! | `inputs[]` | `path`, `packets` read, `error` (names the byte offset) or null |
 //! | `capture` | `first_ts`, `last_ts` (seconds since the epoch), `duration`, `link_types` {name: frames}, `timestamps_backwards` |
 //! | `totals` | `packets`, `wire_bytes`, `ip_packets`, `flows`, `tcp_flows`, `udp_flows`, `icmp_flows`, `rds_flows`, `rds_packets`, `rds_bytes` |
-//! | `services[]` | per RDS service seen: `service`, `transport`, `ports`, `flows`, `packets`, `bytes`, `outcomes` {`answered`, `rejected`, `unanswered`}, `conn_states` {code: flows}, `syn_retries`, `verdicts` {`likely`/`certain`: flows}, `rules` (rule ids), `servers`, `clients` |
-//! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`} |
+//! | `services[]` | per RDS service seen: `service`, `transport`, `ports`, `flows`, `packets`, `bytes`, `outcomes` {`answered`, `rejected`, `unanswered`}, `conn_states` {code: flows}, `syn_retries`, `verdicts` {`likely`/`certain`: flows}, `rules` (rule ids), `servers`, `clients`, `details` (payload findings, below; absent when none) |
+//! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`}, `details` (payload findings of the unclassified flows, absent when none) |
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
 //! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `peak_table_bytes` (the hash map's peak allocation), `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
 //! | `timeline` | flow starts per RDS service over the capture: `start` (seconds since the epoch, a multiple of the bucket width; null without packets), `bucket_seconds` (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800 or a doubling of that), `buckets` (at most 60, covering the capture), `services[]` {`service`, `flows` [per bucket], `failed` [per bucket: rejected or unanswered]} in signature order |
@@ -35,7 +35,34 @@
 //! `evidence`: `flows`, `syn_retries`, `answered`, `rejected` (TCP reset), `icmp_rejected`,
 //! `unanswered`, `first_seen`, `last_seen` (seconds since the epoch, null when not seen),
 //! `packets_to_server`, `packets_to_client`, `bytes_to_server`, `bytes_to_client`, `clients` (up to
-//! 10 addresses), `icmp_from`, `ports` (server ports seen, up to 10).
+//! 10 addresses), `icmp_from`, `ports` (server ports seen, up to 10), `found_by_payload` (flows
+//! whose service the payload found on a port the map does not list for it; an unexpected entry
+//! with such flows has a reason starting "RDP on port 13389 (found by payload)"), `epm_failed[]`
+//! {`port`, `interface`, `flows`} (ports an endpoint mapper returned whose connections then
+//! failed; the edge's hint then starts "The endpoint mapper returned port X…").
+//!
+//! Service `details` (every member is absent when empty; wire strings are escaped and at most
+//! 128 characters; lists of strings hold the 20 most frequent values, `{value, flows}`):
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `payload` | flows by payload verdict: `confirmed` (the payload is the port's service), `contradicted` (it is something else; the flow lines say what), `port_only` (no payload, encrypted, or not recognised), `payload_only` (the payload found the service on a port the map does not list for it) |
+//! | `apps` | flows by application protocol seen (the flow lines' `app`) |
+//! | `cookies[]` | RDP `Cookie: mstshash=` identifiers (user names; `user#…` under `--redact`) |
+//! | `routing_tokens[]` | `collection <name>` (`tsv://` broker token), `redirect <address:port>` (`Cookie: msts=`), `other <line>` |
+//! | `security_protocols` | selected security protocol by name (`PROTOCOL_HYBRID`…): flows |
+//! | `failure_codes` | RDP_NEG_FAILURE code by name: flows |
+//! | `not_rdp_answers` | RDP Connection Requests answered by something that is not a Connection Confirm |
+//! | `server_names[]` | TLS server names (SNI) |
+//! | `http_purposes` | `rdg-http`, `rdg-websocket`, `rpc-over-http`, `winrm`, `crl`, `kdc-proxy`, `other`: flows |
+//! | `interfaces` | DCE/RPC interface names (or UUIDs) bound or handed out by an endpoint mapper: flows |
+//! | `epm_returned[]` | endpoint-mapper answers, `interface → address:port` |
+//! | `kerberos_services[]` | Kerberos service principals (`TERMSRV/host`, `HTTP/gateway`) |
+//! | `kerberos_errors` | KRB-ERROR code by name: flows |
+//! | `radius_rejects[]` | Access-Reject answers by the request's User-Name (`-` when absent) |
+//! | `smb_dialects` | SMB dialect chosen: flows |
+//! | `dns_errors` | DNS response codes other than NOERROR: flows |
+//! | `rdpeudp` | `handshakes`, `answered`, `unanswered`, `linked_by_correlation_id`, `linked_by_host_pair`, `unlinked`, `stayed_on_tcp` ("UDP attempted, never answered, the session stayed on TCP"), `side_channels[]` {`udp_uid`, `tcp_uid`, `by`, `answered`} (up to 20) |
 //!
 //! For a live capture, `inputs` holds one entry named after the interface; an error there (the
 //! device failed, or a `-w` file could not be written) ends the capture and sets `status` to
@@ -56,6 +83,31 @@
 //! `syn_retries`, `icmp_reject` {`code`, `v6`, `from`} or null, `end_reason` (idle, closed,
 //! port_reuse, evicted, end_of_input), `last_ts`, `first_packet` {`file` (index into the summary's
 //! `inputs`), `number` (frame number in that file, as Wireshark counts)}.
+//!
+//! What the payload checks found (the first `--inspect-packets` payload packets of each
+//! direction): `app` (rdp, rdpeudp, tls, dtls, http, dcerpc, kerberos, ldap, dns, radius, smb,
+//! netbios, ftp, other; null without payload), `payload` (confirmed, contradicted, port_only,
+//! payload_only; null for a flow neither port nor payload made an RDS service),
+//! `port_service` (the service the port or an endpoint-mapper answer named before the payload
+//! was seen; differs from `service` when the payload contradicted it). Then one object per
+//! protocol seen, present only when seen; every field is null when not seen, wire numbers are
+//! given by name (`unknown (0x…)` for values the specification does not define), wire strings
+//! are escaped (no control character reaches a terminal) and bounded:
+//!
+//! | object | fields |
+//! |---|---|
+//! | `rdp` | `cookie` (`user#…` under `--redact`), `routing_token` {`kind` (redirect, collection, other), `value`, `target` (decoded `msts=` address:port)}, `requested_protocols` (list of names, unknown bits as hex), `request_flags` (list of names), `correlation_id` (GUID), `selected_protocol`, `response_flags` (list of names), `failure_code`, `answer` (confirm, failure, not_rdp) |
+//! | `rdpeudp` | `syns`, `syn_acks`, `answered`, `offered_version`, `version`, `up_mtu`, `down_mtu`, `lossy`, `correlation_id`, `tcp` {`uid` (the TCP flow this side channel belongs to), `by` (correlation_id, host_pair), `tcp_confirmed`}, `diagnosis` (e.g. "UDP attempted, never answered, the session stayed on TCP") |
+//! | `tls` | `dtls`, `server_name`, `offered_version`, `selected_version`, `alpn` |
+//! | `http` | `method`, `target`, `host`, `user_agent`, `purpose` (rdg-http, rdg-websocket, rpc-over-http, winrm, crl, kdc-proxy, other), `status`, `upgrade`, `server`, `rdg_connection_id`, `rdg_correlation_id`, `rdg_user` |
+//! | `dcerpc` | `interfaces[]` {`uuid`, `version`, `name`}, `bind_result`, `secondary_address`, `epm_returned[]` {`interface`, `transport`, `port`, `address`}, `epm_mapped` (the interface an endpoint mapper handed this server port out for) |
+//! | `kerberos` | `messages` (list of AS-REQ, AS-REP, TGS-REQ, TGS-REP, KRB-ERROR), `realm`, `cname`, `sname`, `error` |
+//! | `ldap` | `operations` (list of names), `bind_dn`, `sasl_mechanism`, `search_base`, `result`, `start_tls` |
+//! | `dns` | `query`, `qtype`, `rcode` |
+//! | `radius` | `request`, `response` (Access-Accept, Access-Reject…), `user_name` |
+//! | `smb` | `kind` (smb1, smb2, smb3-encrypted, smb3-compressed), `offered` (list of dialects), `dialect`, `smb1_offers_smb2` |
+//! | `netbios` | `service` (name, datagram, session), `name` (`NAME<xx>`), `source_name`, `rcode` |
+//! | `ftp` | `reply_code`, `banner`, `user`, `command` |
 //!
 //! `conn_state` codes (Zeek): S0 attempt, no reply; S1 established, not closed; SF normal
 //! establishment and close (UDP: both sides sent); REJ attempt rejected; S2 / S3 established,

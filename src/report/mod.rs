@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use hashbrown::HashMap;
 use serde::Serialize;
 
+use crate::classify::details::{self as flow_details, LinkBy, RdpAnswer, RoutingToken};
 use crate::classify::signature::Transport;
+pub use crate::classify::verdict::PayloadVerdict;
 use crate::classify::Classifier;
 use crate::flow::key::protocol;
 use crate::flow::table::{FlowTableConfig, TableStats};
@@ -105,6 +107,339 @@ pub struct ServiceSummary {
     pub servers: u64,
     /// Distinct clients seen for this service.
     pub clients: u64,
+    /// What the payload checks found in these flows (absent when they found nothing).
+    #[serde(skip_serializing_if = "DetailsSummary::is_empty")]
+    pub details: DetailsSummary,
+}
+
+/// A value seen in flows, with how many flows carried it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counted {
+    /// The value (escaped when it came from the wire).
+    pub value: String,
+    /// Flows that carried it.
+    pub flows: u64,
+}
+
+/// An RDP-UDP side channel and the TCP connection it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SideChannel {
+    /// The UDP flow's uid.
+    pub udp_uid: String,
+    /// The TCP flow's uid.
+    pub tcp_uid: String,
+    /// `correlation_id` or `host_pair`.
+    pub by: LinkBy,
+    /// True when the RDPEUDP handshake completed.
+    pub answered: bool,
+}
+
+/// RDP over UDP handshakes of a service's flows (MS-RDPEUDP 3.1.5.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RdpUdpSummary {
+    /// Flows with a client SYN.
+    pub handshakes: u64,
+    /// Of those, answered by a matching SYN+ACK.
+    pub answered: u64,
+    /// Of those, never answered.
+    pub unanswered: u64,
+    /// Tied to their TCP connection by correlation ID.
+    pub linked_by_correlation_id: u64,
+    /// Tied by host pair and time.
+    pub linked_by_host_pair: u64,
+    /// Not tied to any TCP connection.
+    pub unlinked: u64,
+    /// Never answered while the TCP connection worked: "UDP attempted, never answered, the
+    /// session stayed on TCP".
+    pub stayed_on_tcp: u64,
+    /// The side channels and their TCP connections (up to 20).
+    pub side_channels: Vec<SideChannel>,
+}
+
+/// The payload checks' findings over a set of flows: counts by value, most frequent first,
+/// bounded (top 20 for lists of wire strings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DetailsSummary {
+    /// Flows by payload verdict: confirmed, contradicted, port_only, payload_only.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub payload: BTreeMap<String, u64>,
+    /// Flows by application protocol the payload showed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub apps: BTreeMap<String, u64>,
+    /// RDP `mstshash` cookies (user names; hashed under `--redact`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cookies: Vec<Counted>,
+    /// RDP routing tokens: `collection <name>`, `redirect <address:port>`, `other <line>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routing_tokens: Vec<Counted>,
+    /// Security protocols the servers selected (MS-RDPBCGR 2.2.1.2.1).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_protocols: BTreeMap<String, u64>,
+    /// RDP_NEG_FAILURE codes (MS-RDPBCGR 2.2.1.2.2).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failure_codes: BTreeMap<String, u64>,
+    /// RDP Connection Requests answered by something that is not a Connection Confirm.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_rdp_answers: u64,
+    /// TLS server names (SNI).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub server_names: Vec<Counted>,
+    /// HTTP request purposes (rdg-http, rdg-websocket, rpc-over-http, winrm, crl…).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub http_purposes: BTreeMap<String, u64>,
+    /// DCE/RPC interfaces, bound or handed out by the endpoint mapper.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub interfaces: BTreeMap<String, u64>,
+    /// What endpoint mappers returned: `interface → address:port`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub epm_returned: Vec<Counted>,
+    /// Kerberos service principals asked for (`TERMSRV/host`, `HTTP/gateway`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kerberos_services: Vec<Counted>,
+    /// KRB-ERROR codes, by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub kerberos_errors: BTreeMap<String, u64>,
+    /// RADIUS Access-Reject answers, by User-Name of the request ("-" when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub radius_rejects: Vec<Counted>,
+    /// SMB dialects the servers chose.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub smb_dialects: BTreeMap<String, u64>,
+    /// DNS queries that failed, by response code.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dns_errors: BTreeMap<String, u64>,
+    /// RDP over UDP handshakes and their TCP connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rdpeudp: Option<RdpUdpSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl DetailsSummary {
+    /// True when the payload checks found nothing at all.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Distinct values kept per list; later new values are counted under "(other)".
+const MAX_DISTINCT_VALUES: usize = 1024;
+/// Values listed per wire-string list.
+const TOP_VALUES: usize = 20;
+/// Side channels listed per service.
+const MAX_SIDE_CHANNELS: usize = 20;
+
+/// A bounded value → flows counter.
+#[derive(Debug, Default, Clone)]
+struct Counter(HashMap<String, u64>);
+
+impl Counter {
+    fn add(&mut self, value: &str) {
+        if let Some(n) = self.0.get_mut(value) {
+            *n += 1;
+        } else if self.0.len() < MAX_DISTINCT_VALUES {
+            self.0.insert(value.to_string(), 1);
+        } else {
+            *self.0.entry("(other)".to_string()).or_default() += 1;
+        }
+    }
+
+    fn top(&self, n: usize) -> Vec<Counted> {
+        let mut all: Vec<Counted> = self
+            .0
+            .iter()
+            .map(|(value, flows)| Counted {
+                value: value.clone(),
+                flows: *flows,
+            })
+            .collect();
+        all.sort_by(|a, b| b.flows.cmp(&a.flows).then_with(|| a.value.cmp(&b.value)));
+        all.truncate(n);
+        all
+    }
+
+    fn map(&self) -> BTreeMap<String, u64> {
+        self.0.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct DetailsAgg {
+    payload: Counter,
+    apps: Counter,
+    cookies: Counter,
+    routing_tokens: Counter,
+    security_protocols: Counter,
+    failure_codes: Counter,
+    not_rdp_answers: u64,
+    server_names: Counter,
+    http_purposes: Counter,
+    interfaces: Counter,
+    epm_returned: Counter,
+    kerberos_services: Counter,
+    kerberos_errors: Counter,
+    radius_rejects: Counter,
+    smb_dialects: Counter,
+    dns_errors: Counter,
+    rdpeudp: Option<RdpUdpSummary>,
+}
+
+impl DetailsAgg {
+    fn add(&mut self, flow: &FlowRecord) {
+        if let Some(p) = flow.class.payload {
+            self.payload.add(p.as_str());
+        }
+        if let Some(app) = flow.class.app() {
+            self.apps.add(app.as_str());
+        }
+        let Some(d) = flow.details.as_deref() else {
+            return;
+        };
+        if let Some(rdp) = &d.rdp {
+            if let Some(cookie) = &rdp.cookie {
+                self.cookies.add(cookie);
+            }
+            match &rdp.routing_token {
+                Some(RoutingToken::Collection(c)) => {
+                    self.routing_tokens.add(&format!("collection {c}"))
+                }
+                Some(RoutingToken::Redirect { target, raw }) => self.routing_tokens.add(&format!(
+                    "redirect {}",
+                    target.map_or_else(|| raw.clone(), |t| t.to_string())
+                )),
+                Some(RoutingToken::Other(o)) => self.routing_tokens.add(&format!("other {o}")),
+                None => {}
+            }
+            if let Some(name) = rdp.selected_name() {
+                self.security_protocols.add(&name);
+            }
+            if let Some(name) = rdp.failure_name() {
+                self.failure_codes.add(&name);
+            }
+            if rdp.answer == Some(RdpAnswer::NotRdp) {
+                self.not_rdp_answers += 1;
+            }
+        }
+        if let Some(name) = d.tls.as_ref().and_then(|t| t.server_name.as_ref()) {
+            self.server_names.add(name);
+        }
+        if let Some(purpose) = d.http.as_ref().and_then(|h| h.purpose) {
+            self.http_purposes.add(purpose.name());
+        }
+        if let Some(rpc) = &d.dcerpc {
+            let name = |id: &crate::classify::probe::dcerpc::SyntaxId| {
+                id.uuid
+                    .interface_name()
+                    .map_or_else(|| id.uuid.to_string(), str::to_string)
+            };
+            let mut seen: Vec<String> = rpc.interfaces.iter().map(name).collect();
+            if let Some(mapped) = &rpc.epm_mapped {
+                seen.push(name(mapped));
+            }
+            seen.sort();
+            seen.dedup();
+            for interface in &seen {
+                self.interfaces.add(interface);
+            }
+            let server = flow.server().0;
+            for tower in &rpc.epm_returned {
+                let address = tower
+                    .ipv4
+                    .filter(|a| !a.is_unspecified())
+                    .map_or(server, std::net::IpAddr::V4);
+                let port = tower
+                    .port
+                    .map_or_else(|| "-".to_string(), |p| p.to_string());
+                self.epm_returned
+                    .add(&format!("{} → {address}:{port}", name(&tower.interface)));
+            }
+        }
+        if let Some(krb) = &d.kerberos {
+            if let Some(sname) = &krb.sname {
+                self.kerberos_services.add(sname);
+            }
+            if let Some(e) = krb.error {
+                self.kerberos_errors.add(&flow_details::krb_error_name(e));
+            }
+        }
+        if let Some(radius) = &d.radius {
+            if radius.response.is_some_and(|c| c.0 == 3) {
+                self.radius_rejects
+                    .add(radius.user_name.as_deref().unwrap_or("-"));
+            }
+        }
+        if let Some(dialect) = d.smb.as_ref().and_then(|s| s.dialect) {
+            let name = match dialect.name() {
+                "unknown" => format!("unknown (0x{:04x})", dialect.0),
+                n => n.to_string(),
+            };
+            self.smb_dialects.add(&name);
+        }
+        if let Some(rcode) = d.dns.as_ref().and_then(|x| x.rcode).filter(|r| r.0 != 0) {
+            self.dns_errors.add(rcode.name());
+        }
+        if let Some(udp) = d.rdpeudp.as_ref().filter(|u| u.syns > 0) {
+            let s = self.rdpeudp.get_or_insert_with(RdpUdpSummary::default);
+            s.handshakes += 1;
+            if udp.answered {
+                s.answered += 1;
+            } else {
+                s.unanswered += 1;
+            }
+            match udp.tcp.map(|l| l.by) {
+                Some(LinkBy::CorrelationId) => s.linked_by_correlation_id += 1,
+                Some(LinkBy::HostPair) => s.linked_by_host_pair += 1,
+                None => s.unlinked += 1,
+            }
+            if !udp.answered && udp.tcp.is_some_and(|l| l.tcp_confirmed) {
+                s.stayed_on_tcp += 1;
+            }
+            if let Some(link) = udp.tcp {
+                if s.side_channels.len() < MAX_SIDE_CHANNELS {
+                    s.side_channels.push(SideChannel {
+                        udp_uid: flow.uid(),
+                        tcp_uid: crate::flow::uid_of(
+                            link.client,
+                            link.server,
+                            protocol::TCP,
+                            link.first_seen,
+                        ),
+                        by: link.by,
+                        answered: udp.answered,
+                    });
+                }
+            }
+        }
+    }
+
+    fn finish(&self) -> DetailsSummary {
+        let mut rdpeudp = self.rdpeudp.clone();
+        if let Some(r) = rdpeudp.as_mut() {
+            r.side_channels
+                .sort_by(|a, b| (&a.udp_uid, &a.tcp_uid).cmp(&(&b.udp_uid, &b.tcp_uid)));
+        }
+        DetailsSummary {
+            payload: self.payload.map(),
+            apps: self.apps.map(),
+            cookies: self.cookies.top(TOP_VALUES),
+            routing_tokens: self.routing_tokens.top(TOP_VALUES),
+            security_protocols: self.security_protocols.map(),
+            failure_codes: self.failure_codes.map(),
+            not_rdp_answers: self.not_rdp_answers,
+            server_names: self.server_names.top(TOP_VALUES),
+            http_purposes: self.http_purposes.map(),
+            interfaces: self.interfaces.map(),
+            epm_returned: self.epm_returned.top(TOP_VALUES),
+            kerberos_services: self.kerberos_services.top(TOP_VALUES),
+            kerberos_errors: self.kerberos_errors.map(),
+            radius_rejects: self.radius_rejects.top(TOP_VALUES),
+            smb_dialects: self.smb_dialects.map(),
+            dns_errors: self.dns_errors.map(),
+            rdpeudp,
+        }
+    }
 }
 
 /// Traffic to one unclassified server port.
@@ -127,6 +462,10 @@ pub struct Unclassified {
     pub traffic: Traffic,
     /// The busiest server ports, most flows first.
     pub top_ports: Vec<PortSummary>,
+    /// What the payload checks found in these flows (an RDP request to a server that is not
+    /// an RDP server, a contradicted port…; absent when nothing).
+    #[serde(skip_serializing_if = "DetailsSummary::is_empty")]
+    pub details: DetailsSummary,
 }
 
 /// One input file's line.
@@ -315,6 +654,7 @@ struct ServiceAgg {
     rules: BTreeSet<usize>,
     servers: hashbrown::HashSet<(std::net::IpAddr, u16)>,
     clients: hashbrown::HashSet<std::net::IpAddr>,
+    details: DetailsAgg,
 }
 
 /// Folds ended flows into a [`Summary`]: memory grows with services and ports, never with flows.
@@ -324,6 +664,7 @@ pub struct SummaryBuilder {
     unclassified: Traffic,
     unclassified_ports: HashMap<(u8, u16), Traffic>,
     unclassified_other: Traffic,
+    unclassified_details: DetailsAgg,
     totals: Totals,
     observed: ObservedEdges,
     timeline: timeline::TimelineBuilder,
@@ -348,6 +689,7 @@ impl SummaryBuilder {
         }
         let Some(id) = flow.class.service else {
             self.unclassified.add(flow);
+            self.unclassified_details.add(flow);
             let key = (
                 flow.key.protocol,
                 flow.icmp_type.map_or(flow.server().1, u16::from),
@@ -384,6 +726,7 @@ impl SummaryBuilder {
         if agg.clients.len() < MAX_DISTINCT_HOSTS {
             agg.clients.insert(flow.client().0);
         }
+        agg.details.add(flow);
     }
 
     /// The finished summary.
@@ -430,6 +773,7 @@ impl SummaryBuilder {
                         .collect(),
                     servers: agg.servers.len() as u64,
                     clients: agg.clients.len() as u64,
+                    details: agg.details.finish(),
                 })
             })
             .collect();
@@ -568,6 +912,7 @@ impl SummaryBuilder {
             unclassified: Unclassified {
                 traffic: self.unclassified,
                 top_ports,
+                details: self.unclassified_details.finish(),
             },
             decode,
             flow_table,

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{Summary, Traffic};
+use super::{Counted, DetailsSummary, Summary, Traffic};
 use crate::time::{format_utc, Timestamp};
 
 /// Thousands separators: 1234567 -> "1,234,567".
@@ -201,6 +201,9 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) 
             traffic_columns(&svc.traffic),
             states.join(", ")
         )?;
+        for line in details_lines(&svc.details) {
+            writeln!(out, "      {line}")?;
+        }
     }
 
     writeln!(out)?;
@@ -216,6 +219,9 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) 
             None => "other ports".into(),
         };
         writeln!(out, "  {label:<30} {}", traffic_columns(&port.traffic))?;
+    }
+    for line in details_lines(&s.unclassified.details) {
+        writeln!(out, "      {line}")?;
     }
 
     writeln!(out)?;
@@ -307,6 +313,127 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) 
         )?;
     }
     Ok(())
+}
+
+/// Items shown per list in the text summary (the JSON has up to 20).
+const TEXT_TOP: usize = 5;
+
+fn counted(list: &[Counted]) -> String {
+    let mut items: Vec<String> = list
+        .iter()
+        .take(TEXT_TOP)
+        .map(|c| format!("{} {}", c.value, c.flows))
+        .collect();
+    if list.len() > TEXT_TOP {
+        items.push(format!("+{} more", list.len() - TEXT_TOP));
+    }
+    items.join(", ")
+}
+
+fn mapped(map: &std::collections::BTreeMap<String, u64>) -> String {
+    let mut items: Vec<(&String, &u64)> = map.iter().collect();
+    items.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let mut text: Vec<String> = items
+        .iter()
+        .take(TEXT_TOP)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    if items.len() > TEXT_TOP {
+        text.push(format!("+{} more", items.len() - TEXT_TOP));
+    }
+    text.join(", ")
+}
+
+/// For unclassified traffic: the recognised protocols (what is not RDS, or not RDS any more).
+fn unclassified_apps(d: &DetailsSummary) -> String {
+    if !d.payload.is_empty() {
+        return String::new();
+    }
+    let known: std::collections::BTreeMap<String, u64> = d
+        .apps
+        .iter()
+        .filter(|(k, _)| k.as_str() != "other")
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    mapped(&known)
+}
+
+/// The payload findings of a service, briefly: a few `label: values` parts per line. Wire
+/// strings were escaped when they were recorded.
+fn details_lines(d: &DetailsSummary) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let payload: Vec<String> = super::PayloadVerdict::ALL
+        .iter()
+        .filter_map(|v| {
+            d.payload
+                .get(v.as_str())
+                .map(|n| format!("{n} {}", v.as_str().replace('_', " ")))
+        })
+        .collect();
+    // All confirmed is the normal case: say nothing then.
+    let all_confirmed = d.payload.len() == 1 && d.payload.contains_key("confirmed");
+    if !payload.is_empty() && !all_confirmed {
+        parts.push(format!("payload: {}", payload.join(", ")));
+    }
+    let lists: [(&str, String); 8] = [
+        ("cookies", counted(&d.cookies)),
+        ("routing tokens", counted(&d.routing_tokens)),
+        ("server names", counted(&d.server_names)),
+        ("endpoint mapper returned", counted(&d.epm_returned)),
+        ("kerberos services", counted(&d.kerberos_services)),
+        ("RADIUS rejects", counted(&d.radius_rejects)),
+        ("security", mapped(&d.security_protocols)),
+        ("negotiation failures", mapped(&d.failure_codes)),
+    ];
+    let maps: [(&str, String); 6] = [
+        ("interfaces", mapped(&d.interfaces)),
+        ("kerberos errors", mapped(&d.kerberos_errors)),
+        ("http", mapped(&d.http_purposes)),
+        ("smb", mapped(&d.smb_dialects)),
+        ("dns errors", mapped(&d.dns_errors)),
+        ("protocols seen", unclassified_apps(d)),
+    ];
+    for (label, value) in lists.into_iter().chain(maps) {
+        if !value.is_empty() {
+            parts.push(format!("{label}: {value}"));
+        }
+    }
+    if d.not_rdp_answers > 0 {
+        parts.push(format!(
+            "{} RDP request{} answered by a server that is not RDP",
+            d.not_rdp_answers,
+            if d.not_rdp_answers == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(u) = &d.rdpeudp {
+        let mut text = format!(
+            "rdp-udp handshakes: {} answered, {} unanswered",
+            u.answered, u.unanswered
+        );
+        let linked = u.linked_by_correlation_id + u.linked_by_host_pair;
+        if linked > 0 {
+            text.push_str(&format!("; {linked} tied to their TCP connection"));
+        }
+        if u.stayed_on_tcp > 0 {
+            text.push_str(&format!(
+                "; {} UDP attempted, never answered, the session stayed on TCP",
+                u.stayed_on_tcp
+            ));
+        }
+        parts.push(text);
+    }
+    // One part per line keeps long server-name lists readable; short parts share a line.
+    let mut lines: Vec<String> = Vec::new();
+    for part in parts {
+        match lines.last_mut() {
+            Some(last) if last.chars().count() + part.chars().count() < 96 => {
+                last.push_str(" · ");
+                last.push_str(&part);
+            }
+            _ => lines.push(part),
+        }
+    }
+    lines
 }
 
 #[cfg(test)]

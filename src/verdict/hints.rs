@@ -88,8 +88,40 @@ pub fn annotate(edges: &mut [EdgeVerdict], signatures: &SignatureSet, expected: 
             )),
             EdgeStatus::Unanswered => Some(unanswered_hint(&snapshot, edge, &port, &why)),
         };
-        edge.hint = hint;
+        edge.hint = match (epm_sentence(&edge.evidence), hint) {
+            (Some(epm), Some(hint)) => Some(format!("{epm} {hint}")),
+            (Some(epm), None) => Some(epm),
+            (None, hint) => hint,
+        };
     }
+}
+
+/// For dynamic-RPC edges: which ports the endpoint mapper handed out whose connections then
+/// failed (C706 appendix L: ept_map returns the port in its tower). TCP 135 got through, so
+/// the block is on the dynamic port.
+fn epm_sentence(e: &super::EdgeEvidence) -> Option<String> {
+    if e.epm_failed.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = e
+        .epm_failed
+        .iter()
+        .map(|f| {
+            let interface = f
+                .interface
+                .as_deref()
+                .map(|i| format!(" for {i}"))
+                .unwrap_or_default();
+            format!(
+                "the endpoint mapper returned port {}{interface}; the connection to {} failed",
+                f.port, f.port
+            )
+        })
+        .collect();
+    Some(format!(
+        "{}: TCP 135 gets through, the dynamic port does not.",
+        capitalise(&parts.join("; "))
+    ))
 }
 
 fn unanswered_hint(all: &[EdgeVerdict], edge: &EdgeVerdict, port: &str, why: &str) -> String {

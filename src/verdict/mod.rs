@@ -299,6 +299,21 @@ pub struct EdgeEvidence {
     pub icmp_from: Option<String>,
     /// Ports seen (for range edges such as dynamic RPC).
     pub ports: Vec<u16>,
+    /// Flows whose service the payload found on a port the map does not list for it.
+    pub found_by_payload: u64,
+    /// Ports an endpoint mapper handed out whose connections then failed (up to 10).
+    pub epm_failed: Vec<EpmFailure>,
+}
+
+/// A port the endpoint mapper returned (C706 appendix L) whose connections failed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EpmFailure {
+    /// The port.
+    pub port: u16,
+    /// The interface it was handed out for.
+    pub interface: Option<String>,
+    /// Failed connections to it.
+    pub flows: u64,
 }
 
 const MAX_LISTED_CLIENTS: usize = 10;
@@ -328,6 +343,26 @@ impl EdgeEvidence {
         if !self.ports.contains(&edge.server_port) && self.ports.len() < MAX_LISTED_CLIENTS {
             self.ports.push(edge.server_port);
             self.ports.sort_unstable();
+        }
+        self.found_by_payload += edge.found_by_payload;
+        if edge.epm_mapped_failed > 0 {
+            let full = self.epm_failed.len() >= MAX_LISTED_CLIENTS;
+            match self
+                .epm_failed
+                .iter_mut()
+                .find(|f| f.port == edge.server_port)
+            {
+                Some(f) => f.flows += edge.epm_mapped_failed,
+                None if !full => {
+                    self.epm_failed.push(EpmFailure {
+                        port: edge.server_port,
+                        interface: edge.epm_interface.clone(),
+                        flows: edge.epm_mapped_failed,
+                    });
+                    self.epm_failed.sort_by_key(|f| f.port);
+                }
+                None => {}
+            }
         }
     }
 
@@ -766,7 +801,21 @@ fn judge(
     } else {
         "not answered"
     };
-    match (service, src) {
+    // A service the payload found on a port the map does not list for it: say so first
+    // ("RDP on port 13389 (found by payload)"), whatever else the flow means.
+    let found = match service {
+        Some(name) if evidence.found_by_payload > 0 => {
+            let label = match name {
+                "rdp" => "RDP".to_string(),
+                "rdp-udp" => "RDP over UDP".to_string(),
+                other => other.to_string(),
+            };
+            let port = evidence.ports.first().copied().unwrap_or_default();
+            format!("{label} on port {port} (found by payload): ")
+        }
+        _ => String::new(),
+    };
+    let (severity, reason) = match (service, src) {
         (Some(_), Party::External) if rdp && desktop => (
             Severity::High,
             format!(
@@ -798,7 +847,8 @@ fn judge(
             Severity::Info,
             format!("a port the RDS map does not list, on {} {to} ({answered})", role_names(to_roles)),
         ),
-    }
+    };
+    (severity, format!("{found}{reason}"))
 }
 
 #[cfg(test)]

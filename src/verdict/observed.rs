@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 
+use crate::classify::verdict::PayloadVerdict;
 use crate::flow::{FlowRecord, Outcome};
 use crate::time::Timestamp;
 
@@ -52,6 +53,14 @@ pub struct ObservedEdge {
     pub packets: [u64; 2],
     /// IP bytes to the server, to the client.
     pub bytes: [u64; 2],
+    /// Flows whose service the payload found on a port the map does not list for it.
+    pub found_by_payload: u64,
+    /// Flows to a port an endpoint mapper had just handed out (C706 appendix L).
+    pub epm_mapped: u64,
+    /// Of those, flows that were rejected or unanswered.
+    pub epm_mapped_failed: u64,
+    /// The interface the endpoint mapper handed the port out for (the first one seen).
+    pub epm_interface: Option<String>,
 }
 
 impl ObservedEdge {
@@ -73,6 +82,35 @@ impl ObservedEdge {
         self.packets[1] += flow.to_client().packets;
         self.bytes[0] += flow.to_server().ip_bytes;
         self.bytes[1] += flow.to_client().ip_bytes;
+        // Found by payload where the map does not list it: on an unlisted port, or on a port
+        // whose own service the payload contradicted (RDP answering on 443).
+        let found = match flow.class.payload {
+            Some(PayloadVerdict::PayloadOnly) => true,
+            Some(PayloadVerdict::Contradicted) => flow.class.service.is_some(),
+            _ => false,
+        };
+        if found {
+            self.found_by_payload += 1;
+        }
+        let mapped = flow
+            .details
+            .as_ref()
+            .and_then(|d| d.dcerpc.as_ref())
+            .and_then(|d| d.epm_mapped);
+        if let Some(interface) = mapped {
+            self.epm_mapped += 1;
+            if flow.outcome() != Outcome::Answered {
+                self.epm_mapped_failed += 1;
+            }
+            if self.epm_interface.is_none() {
+                self.epm_interface = Some(
+                    interface
+                        .uuid
+                        .interface_name()
+                        .map_or_else(|| interface.uuid.to_string(), str::to_string),
+                );
+            }
+        }
     }
 }
 
@@ -148,6 +186,10 @@ impl ObservedEdges {
             last_seen: flow.last_seen,
             packets: [0; 2],
             bytes: [0; 2],
+            found_by_payload: 0,
+            epm_mapped: 0,
+            epm_mapped_failed: 0,
+            epm_interface: None,
         };
         edge.add(flow);
         self.edges.insert(key, edge);

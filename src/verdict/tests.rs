@@ -62,6 +62,10 @@ fn seen(
         last_seen: Timestamp::from_parts(1010, 0),
         packets: [10, 10],
         bytes: [1000, 1000],
+        found_by_payload: 0,
+        epm_mapped: 0,
+        epm_mapped_failed: 0,
+        epm_interface: None,
     }
 }
 
@@ -194,6 +198,56 @@ fn dynamic_rpc_counts_only_with_evidence() {
     let rpc = edge(&report, "rdsh1", "rdlic", "rpc-dynamic");
     assert_eq!(rpc.status, EdgeStatus::Working);
     assert_eq!(rpc.evidence.ports, vec![49672]);
+}
+
+#[test]
+fn rdp_found_by_payload_on_an_unlisted_port_says_so_and_stays_high() {
+    let d = deployment();
+    let mut found = seen("198.51.100.77", "10.1.2.22", 6, 13389, Some("rdp"), 1, 0);
+    found.found_by_payload = 1;
+    let report = evaluate(&d, &SignatureSet::builtin(), &[found], 0);
+    let u = &report.unexpected[0];
+    assert_eq!(
+        (u.severity, u.kind, u.port),
+        (Severity::High, "rds_service", 13389)
+    );
+    assert!(
+        u.reason
+            .starts_with("RDP on port 13389 (found by payload): RDP from the internet"),
+        "{}",
+        u.reason
+    );
+    assert_eq!(u.evidence.found_by_payload, 1);
+}
+
+#[test]
+fn a_failed_connection_to_a_port_the_endpoint_mapper_returned_is_named() {
+    let text = format!("{DEPLOYMENT}\n[[host]]\nname = \"rdlic\"\naddress = \"10.1.2.30\"\nroles = [\"rd_license_server\"]\n");
+    let d = Deployment::from_toml(&text, "t.toml").unwrap();
+    let epm = seen("10.1.2.21", "10.1.2.30", 6, 135, Some("rpc-epm"), 1, 0);
+    let mut blocked = seen(
+        "10.1.2.21",
+        "10.1.2.30",
+        6,
+        49672,
+        Some("rpc-dynamic"),
+        0,
+        1,
+    );
+    blocked.epm_mapped = 1;
+    blocked.epm_mapped_failed = 1;
+    blocked.epm_interface = Some("HydraLsPipe".into());
+    let report = evaluate(&d, &SignatureSet::builtin(), &[epm, blocked], 0);
+    let rpc = edge(&report, "rdsh1", "rdlic", "rpc-dynamic");
+    assert_eq!(rpc.status, EdgeStatus::Unanswered);
+    let hint = rpc.hint.as_deref().unwrap();
+    assert!(
+        hint.starts_with(
+            "The endpoint mapper returned port 49672 for HydraLsPipe; the connection to 49672 failed"
+        ),
+        "{hint}"
+    );
+    assert_eq!(rpc.evidence.epm_failed[0].port, 49672);
 }
 
 #[test]

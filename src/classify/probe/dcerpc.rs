@@ -287,6 +287,18 @@ pub const KNOWN_INTERFACES: &[KnownInterface] = &[
         "IRemoteSCMActivator",
         "DCOM [MS-DCOM]",
     ),
+    // MS-DCOM 1.9: the object-reference interfaces a DCOM client binds on the dynamic port the
+    // activation returned (suricata-verify/dcerpc-ctxids: 00000143 on tcp/49724).
+    known(
+        0x00000131_0000_0000_c000_000000000046,
+        "IRemUnknown",
+        "DCOM [MS-DCOM]",
+    ),
+    known(
+        0x00000143_0000_0000_c000_000000000046,
+        "IRemUnknown2",
+        "DCOM [MS-DCOM]",
+    ),
 ];
 
 /// The table entry for a UUID.

@@ -37,6 +37,9 @@ pub struct Request<'a> {
     pub rdg_connection_id: Option<&'a [u8]>,
     /// RDG-Correlation-Id (MS-TSGU 2.2.3.2): equals the RDP correlation ID.
     pub rdg_correlation_id: Option<&'a [u8]>,
+    /// RDG-User-Id (MS-TSGU 2.2.3.2): the user name, base64 of its UTF-16LE form (a user name:
+    /// reports hide it under `--redact`).
+    pub rdg_user_id: Option<&'a [u8]>,
     /// True when the empty line ending the header block was in the bytes.
     pub headers_complete: bool,
 }
@@ -240,6 +243,8 @@ pub fn parse_request(payload: &[u8]) -> Option<Request<'_>> {
             &mut req.rdg_connection_id
         } else if name.eq_ignore_ascii_case(b"RDG-Correlation-Id") {
             &mut req.rdg_correlation_id
+        } else if name.eq_ignore_ascii_case(b"RDG-User-Id") {
+            &mut req.rdg_user_id
         } else {
             return;
         };
@@ -408,6 +413,18 @@ mod tests {
             Purpose::RpcOverHttp
         );
         assert_eq!(Purpose::RpcOverHttp.name(), "rpc-over-http");
+    }
+
+    #[test]
+    fn rdg_user_id_is_read_raw() {
+        // The public capture's RDG-User-Id is a lab user's name and was left out of the vector
+        // above; this one carries "alice" as MS-TSGU 2.2.3.2 encodes it (base64 of UTF-16LE).
+        let mut req = RDG_WEBSOCKET.to_vec();
+        req.extend_from_slice(b"RDG-User-Id: YQBsAGkAYwBlAA==\r\n\r\n");
+        let parsed = parse_request(&req).unwrap();
+        assert_eq!(parsed.rdg_user_id, Some(&b"YQBsAGkAYwBlAA=="[..]));
+        assert!(parsed.headers_complete);
+        assert_eq!(parse_request(RDG_WEBSOCKET).unwrap().rdg_user_id, None);
     }
 
     #[test]

@@ -106,6 +106,51 @@ pub struct ServerHello {
     pub cipher_suite: u16,
 }
 
+/// A TLS or DTLS record header (RFC 8446 5.1; RFC 6347 4.1): what a passive check can still
+/// say about an encrypted stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// ContentType: 20 change_cipher_spec, 21 alert, 22 handshake, 23 application_data, 24
+    /// heartbeat.
+    pub content_type: u8,
+    /// The record layer version.
+    pub version: TlsVersion,
+    /// The fragment length.
+    pub length: u16,
+    /// True for a DTLS record (13-byte header with epoch and sequence number).
+    pub dtls: bool,
+}
+
+/// Recognises a TLS or DTLS record header at the start of `payload`: a content type 20..=24, a
+/// version SSL 3.0..TLS 1.3 (TLS) or DTLS 1.0..1.3, and a length of 1..=2^14+2048 (RFC 8446
+/// 5.1, 5.2). Only the header is read: the record itself may continue in later segments.
+pub fn parse_record_header(payload: &[u8]) -> Option<RecordHeader> {
+    let mut c = Cursor::new(payload);
+    let content_type = c.u8()?;
+    let version = TlsVersion(c.be16()?);
+    if !(20..=24).contains(&content_type) {
+        return None;
+    }
+    let dtls = match version.0 {
+        0x0300..=0x0304 => false,
+        0xFEFC..=0xFEFF => true,
+        _ => return None,
+    };
+    if dtls {
+        c.skip(8)?; // epoch u16, sequence_number u48
+    }
+    let length = c.be16()?;
+    if length == 0 || usize::from(length) > (1 << 14) + 2048 {
+        return None;
+    }
+    Some(RecordHeader {
+        content_type,
+        version,
+        length,
+        dtls,
+    })
+}
+
 /// A handshake message header and its body (bounded by the record, the message length and
 /// the bytes present); `complete` when the whole body is there.
 struct Handshake<'a> {
@@ -452,6 +497,46 @@ mod tests {
         let mut later = bytes.clone();
         later[13 + 8] = 5;
         assert_eq!(parse_client_hello(&later), None);
+    }
+
+    /// zeek/tls/openjdk-25.0.2-zeek.org.pcap frame 6 (443 → 55058), TCP payload bytes 127..:
+    /// the ChangeCipherSpec record, then the first encrypted record (application_data, 50 bytes).
+    const OPENJDK_CCS_AND_APPDATA: &str = concat!(
+        "14 0303 0001 01",                                   // CCS, TLS 1.2, length 1
+        "17 0303 0032 a64b4629404a2b22f3f04345e3bfd7853dea", // application_data, length 50
+    );
+
+    #[test]
+    fn record_headers_of_an_encrypted_stream_are_recognised() {
+        let bytes = hex(OPENJDK_CCS_AND_APPDATA);
+        let ccs = parse_record_header(&bytes).unwrap();
+        assert_eq!((ccs.content_type, ccs.length, ccs.dtls), (20, 1, false));
+        let app = parse_record_header(&bytes[6..]).unwrap();
+        assert_eq!(
+            (app.content_type, app.version, app.length),
+            (23, TlsVersion::TLS1_2, 50)
+        );
+        // The ClientHello's record header too.
+        assert_eq!(
+            parse_record_header(&hex(OPENJDK_CLIENT_HELLO)).map(|h| h.content_type),
+            Some(CONTENT_HANDSHAKE)
+        );
+        // DTLS: the 13-byte header of the DTLS ClientHello.
+        let dtls = parse_record_header(&dtls_client_hello(b"gw.example.test")).unwrap();
+        assert!(dtls.dtls && dtls.version == TlsVersion::DTLS1_0);
+        // Truncations: every prefix shorter than the header gives None.
+        for n in 0..5 {
+            assert_eq!(parse_record_header(&bytes[6..6 + n]), None, "{n} bytes");
+        }
+        // Mutations of the application_data header: content type 25 (undefined), version
+        // 0x0305, length 0.
+        for (at, value) in [(0, 25u8), (2, 0x05), (4, 0)] {
+            let mut m = bytes[6..].to_vec();
+            m[at] = value;
+            assert_eq!(parse_record_header(&m), None, "mutated byte {at}");
+        }
+        // An HTTP request is not a record.
+        assert_eq!(parse_record_header(b"GET / HTTP/1.1\r\n"), None);
     }
 
     #[test]
