@@ -316,19 +316,33 @@ pub enum ColorChoice {
 /// Options of `generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Which capture: rds-deployment, rds-firewall-misconfigured, rds-incident, rds-attack, or syn-flood
-    /// (a SYN scan of `--flows` distinct flows with rds-deployment woven in, streamed).
+    /// Which capture: rds-deployment, rds-firewall-misconfigured, rds-incident, rds-attack,
+    /// syn-flood (a SYN scan of `--flows` distinct flows with rds-deployment woven in, streamed),
+    /// or bench (an RDS mix with a third background traffic of `--packets` frames and `--flows`
+    /// flows, streamed; for benchmarks).
     #[arg(value_name = "SCENARIO")]
     pub scenario: String,
     /// Where to write the pcap (- for standard output).
     #[arg(short, long, value_name = "FILE|-")]
     pub output: PathBuf,
-    /// For syn-flood: how many distinct flows.
-    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
-    pub flows: u64,
-    /// For syn-flood: the random seed (same seed, same bytes).
+    /// For syn-flood and bench: how many distinct flows (default: 10,000,000 for syn-flood,
+    /// 26,000 for bench).
+    #[arg(long, value_name = "N")]
+    pub flows: Option<u64>,
+    /// For bench: how many frames.
+    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    pub packets: u64,
+    /// For bench: flows started together (about how many are alive at once).
+    #[arg(long, value_name = "N", default_value_t = default_concurrent())]
+    pub concurrent: u64,
+    /// For syn-flood and bench: the random seed (same seed, same bytes).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+}
+
+/// `--concurrent` default for `generate bench`.
+const fn default_concurrent() -> u64 {
+    crate::synth::bench::DEFAULT_CONCURRENT
 }
 
 #[cfg(test)]

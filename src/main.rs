@@ -688,25 +688,50 @@ fn generate(args: GenerateArgs) -> Result<u8, Failure> {
         source,
     };
     if args.scenario == "syn-flood" {
+        let flows = args.flows.unwrap_or(10_000_000);
         let written = if is_stdout(&args.output) {
-            synth::flood::write_syn_flood(args.flows, args.seed, io::stdout().lock())?
+            synth::flood::write_syn_flood(flows, args.seed, io::stdout().lock())?
         } else {
             let mut file = AtomicFile::create(&args.output)?;
-            let written = synth::flood::write_syn_flood(args.flows, args.seed, &mut file.out)
-                .map_err(fail)?;
+            let written =
+                synth::flood::write_syn_flood(flows, args.seed, &mut file.out).map_err(fail)?;
             file.commit()?;
             written
         };
         eprintln!(
-            "rdsflows: wrote {written} packets ({} flood flows) to {}",
-            args.flows,
+            "rdsflows: wrote {written} packets ({flows} flood flows) to {}",
+            args.output.display()
+        );
+        return Ok(EXIT_COMPLETE);
+    }
+    if args.scenario == "bench" {
+        let spec = synth::bench::BenchSpec {
+            packets: args.packets,
+            flows: args.flows.unwrap_or(26_000),
+            concurrent: args.concurrent,
+            seed: args.seed,
+        };
+        let written = if is_stdout(&args.output) {
+            synth::bench::write_bench(spec, io::stdout().lock())?
+        } else {
+            let mut file = AtomicFile::create(&args.output)?;
+            let written = synth::bench::write_bench(spec, &mut file.out).map_err(fail)?;
+            file.commit()?;
+            written
+        };
+        eprintln!(
+            "rdsflows: wrote {} packets, {} flows, {} wire bytes (mean frame {:.0} bytes) to {}",
+            written.packets,
+            written.flows,
+            written.wire_bytes,
+            written.wire_bytes as f64 / written.packets.max(1) as f64,
             args.output.display()
         );
         return Ok(EXIT_COMPLETE);
     }
     let Some(frames) = synth::generate(&args.scenario) else {
         return Err(Error::Usage(format!(
-            "unknown scenario '{}'; known: {}, syn-flood",
+            "unknown scenario '{}'; known: {}, syn-flood, bench",
             args.scenario,
             synth::scenario_names().join(", ")
         ))

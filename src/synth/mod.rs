@@ -12,6 +12,7 @@
 //! encrypted on the wire (TLS application data, Kerberos ciphertexts, SMB3 encrypted messages) is
 //! random bytes inside correct framing.
 
+pub mod bench;
 pub mod builder;
 pub mod flood;
 pub mod payload;

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Side-by-side throughput of rdsflows and its peers on one generated capture, same run, warm
+# page cache, whole process (issue 6). Prints one Markdown table: tool, seconds (median of
+# --runs), packets/s, ratio to rdsflows (one thread).
+#
+# Usage: scripts/bench-peers.sh [--packets N] [--flows N] [--seed S] [--runs N] [--dir DIR]
+#
+# Installs the peers from Debian when missing (needs root): tshark, ndpi tools, argus, tcpdump,
+# hyperfine. softflowd is installed too but not timed: in -r mode (1.1.0) it does not exit at
+# the end of the file. The capture is generated (never committed) into --dir (default /tmp).
+# No peer output is kept.
+set -euo pipefail
+
+packets=2000000
+flows=26000
+seed=1
+runs=3
+dir=${TMPDIR:-/tmp}/rdsflows-bench
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --packets) packets=$2; shift 2 ;;
+        --flows) flows=$2; shift 2 ;;
+        --seed) seed=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --dir) dir=$2; shift 2 ;;
+        *) echo "usage: $0 [--packets N] [--flows N] [--seed S] [--runs N] [--dir DIR]" >&2; exit 2 ;;
+    esac
+done
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+
+missing=()
+for tool in tshark ndpiReader argus tcpdump hyperfine; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing: ${missing[*]}; run as root or: sudo apt-get install tshark libndpi-bin argus-server argus-client softflowd tcpdump hyperfine" >&2
+        exit 2
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        tshark libndpi-bin argus-server argus-client softflowd tcpdump hyperfine >/dev/null
+fi
+
+(cd "$root" && cargo build --release -q && cargo build --release -q --example walk)
+rdsflows=$target/release/rdsflows
+walk=$target/release/examples/walk
+
+mkdir -p "$dir"
+capture=$dir/bench-${packets}p-${flows}f-s${seed}.pcap
+if [ ! -s "$capture" ]; then
+    "$rdsflows" generate bench --packets "$packets" --flows "$flows" --seed "$seed" -o "$capture"
+fi
+cat "$capture" >/dev/null # warm the page cache
+frames=$("$walk" "$capture" | cut -d' ' -f1)
+
+# name|command (whole process; output thrown away)
+tools=(
+    "bare record walk (examples/walk.rs)|$walk $capture"
+    "rdsflows analyze -q|$rdsflows analyze -q $capture"
+    "tcpdump -r F -w /dev/null|tcpdump -r $capture -w /dev/null"
+    "argus -r F -w /dev/null|argus -r $capture -w /dev/null"
+    "ndpiReader -q -i F|ndpiReader -q -i $capture"
+    "tshark -q -z conv,tcp -z conv,udp|tshark -q -z conv,tcp -z conv,udp -r $capture"
+)
+if "$rdsflows" analyze --help | grep -q -- '--threads'; then
+    tools+=("rdsflows analyze -q --threads 2|$rdsflows analyze -q --threads 2 $capture")
+    tools[1]="rdsflows analyze -q --threads 1|$rdsflows analyze -q --threads 1 $capture"
+fi
+
+json=$dir/hyperfine.json
+declare -A seconds
+for entry in "${tools[@]}"; do
+    name=${entry%%|*}
+    cmd=${entry#*|}
+    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
+        --command-name "$name" "$cmd >/dev/null 2>&1" >/dev/null 2>&1 || true
+    seconds[$name]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$json")
+done
+
+reference=${seconds["rdsflows analyze -q --threads 1"]:-${seconds["rdsflows analyze -q"]}}
+echo
+echo "Capture: $capture ($frames frames); median of $runs runs after one warm-up; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo
+echo "| tool | seconds | packets/s | time ÷ rdsflows (1 thread) |"
+echo "|---|---:|---:|---:|"
+for entry in "${tools[@]}"; do
+    name=${entry%%|*}
+    s=${seconds[$name]}
+    python3 -c 'import sys
+name, s, frames, ref = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+print(f"| {name} | {s:.2f} | {frames / s / 1e6:.2f} M | {s / ref:.1f}× |")' "$name" "$s" "$frames" "$reference"
+done
+rm -f "$json"
