@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use rdsflows::capture::file::open_inputs;
+use rdsflows::capture::file::{open_inputs, FileSource};
 use rdsflows::capture::replay::ReplaySource;
+use rdsflows::capture::CaptureError;
 use rdsflows::capture::PacketSource;
 use rdsflows::classify::signature::SignatureSet;
 use rdsflows::classify::signature::Transport;
@@ -159,15 +160,7 @@ fn analyze_files(
     common: &CommonArgs,
     sessions: Option<&SessionFilter>,
 ) -> Result<u8, Failure> {
-    let (mut source, open_errors) = open_inputs(captures);
-    let inputs: Vec<String> = source
-        .inputs()
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    if open_errors.len() >= inputs.len() {
-        return Err(Error::NoInput(open_errors.iter().map(ToString::to_string).collect()).into());
-    }
+    let (mut source, inputs, open_errors) = open_captures(captures)?;
     let total = source.bytes_total();
     let progress = Progress::new(total, common.quiet);
     let damage: Vec<(String, String)> = open_errors
@@ -421,8 +414,12 @@ fn fail_on_triggered(fail_on: &[FailOn], verdict: &VerdictReport) -> bool {
     })
 }
 
-fn roles(args: RolesArgs) -> Result<u8, Failure> {
-    let (mut source, open_errors) = open_inputs(&args.captures);
+/// Opens the inputs as one time-ordered stream, with their display names. Inputs that fail to
+/// open are returned as damage; when none opens at all the run cannot go on.
+fn open_captures(
+    paths: &[PathBuf],
+) -> Result<(FileSource, Vec<String>, Vec<CaptureError>), Failure> {
+    let (source, open_errors) = open_inputs(paths);
     let inputs: Vec<String> = source
         .inputs()
         .iter()
@@ -431,6 +428,11 @@ fn roles(args: RolesArgs) -> Result<u8, Failure> {
     if open_errors.len() >= inputs.len() {
         return Err(Error::NoInput(open_errors.iter().map(ToString::to_string).collect()).into());
     }
+    Ok((source, inputs, open_errors))
+}
+
+fn roles(args: RolesArgs) -> Result<u8, Failure> {
+    let (mut source, inputs, open_errors) = open_captures(&args.captures)?;
     let signatures = match &args.common.signatures {
         Some(path) => SignatureSet::load(path).map_err(Error::from)?,
         None => SignatureSet::builtin(),
