@@ -376,28 +376,7 @@ impl Gen {
             Kind::Smb => {
                 let client = rdsh;
                 let rng = self.s.rng();
-                let (cg, sg, cs, ss) = (rng.array16(), rng.array16(), rng.array32(), rng.array32());
-                let session_id = 0x0000_1400_0000_0000 | u64::from(rng.next_u32() & 0xFFFF);
-                let filetime = (T0_SECS as u64 + 11_644_473_600) * 10_000_000;
-                let blob = p::spnego_init_krb5(rng, REALM, &["cifs", "fs1.contoso.example"]);
-                let accept = p::spnego_accept_krb5(rng);
-                let mut ex = vec![
-                    (Direction::ToServer, p::smb2_negotiate_request(cg, cs)),
-                    (
-                        Direction::ToClient,
-                        p::smb2_negotiate_response(sg, ss, filetime),
-                    ),
-                    (Direction::ToServer, p::smb2_session_setup_request(1, &blob)),
-                    (
-                        Direction::ToClient,
-                        p::smb2_session_setup_response(1, session_id, &accept),
-                    ),
-                ];
-                for _ in 0..6 {
-                    let (q, r) = (rng.range_usize(90, 260), rng.range_usize(80, 1_400));
-                    ex.push((Direction::ToServer, p::smb3_encrypted(rng, session_id, q)));
-                    ex.push((Direction::ToClient, p::smb3_encrypted(rng, session_id, r)));
-                }
+                let ex = super::scenarios::smb2_session(rng, "fs1.contoso.example", 6, 1_400);
                 let cport = self.s.ephemeral_port(&client);
                 self.s
                     .tcp_session(&client, &files, cport, 445, t, &ex, Close::Fin);

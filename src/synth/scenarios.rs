@@ -133,6 +133,42 @@ struct Hosts {
     attacker: Host,
 }
 
+/// An SMB 2/3 session as Windows opens it (MS-SMB2 3.2.4.2): NEGOTIATE, a Kerberos SESSION_SETUP
+/// for `cifs/<server_name>`, then `rounds` encrypted request/response pairs (MS-SMB2 2.2.41) with
+/// responses up to `max_response` bytes. Shared by the scenarios and the benchmark generator, so
+/// both draw from the seeded generator in the same order.
+pub(super) fn smb2_session(
+    rng: &mut Rng,
+    server_name: &str,
+    rounds: usize,
+    max_response: usize,
+) -> Vec<(Direction, Vec<u8>)> {
+    let (cg, sg, cs, ss) = (rng.array16(), rng.array16(), rng.array32(), rng.array32());
+    let session_id = 0x0000_1400_0000_0000 | u64::from(rng.next_u32() & 0xFFFF);
+    // 2026-11-02T08:00:00Z as a FILETIME (100 ns since 1601).
+    let filetime = (T0_SECS as u64 + 11_644_473_600) * 10_000_000;
+    let blob = p::spnego_init_krb5(rng, REALM, &["cifs", server_name]);
+    let accept = p::spnego_accept_krb5(rng);
+    let mut ex = vec![
+        (Direction::ToServer, p::smb2_negotiate_request(cg, cs)),
+        (
+            Direction::ToClient,
+            p::smb2_negotiate_response(sg, ss, filetime),
+        ),
+        (Direction::ToServer, p::smb2_session_setup_request(1, &blob)),
+        (
+            Direction::ToClient,
+            p::smb2_session_setup_response(1, session_id, &accept),
+        ),
+    ];
+    for _ in 0..rounds {
+        let (q, r) = (rng.range_usize(90, 260), rng.range_usize(80, max_response));
+        ex.push((Direction::ToServer, p::smb3_encrypted(rng, session_id, q)));
+        ex.push((Direction::ToClient, p::smb3_encrypted(rng, session_id, r)));
+    }
+    ex
+}
+
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(a, b, c, d))
 }
@@ -749,34 +785,11 @@ impl Story {
     fn smb(&mut self, client: Host, server: Host, t: Timestamp) -> Timestamp {
         let cport = self.s.ephemeral_port(&client);
         let rng = self.s.rng();
-        let (cg, sg, cs, ss) = (rng.array16(), rng.array16(), rng.array32(), rng.array32());
         let sname = match server.ip {
             IpAddr::V4(a) if a.octets()[3] == 21 => "rdsh1.contoso.example",
             _ => "rdsh2.contoso.example",
         };
-        let session_id = 0x0000_1400_0000_0000 | u64::from(rng.next_u32() & 0xFFFF);
-        // 2026-11-02T08:00:00Z as a FILETIME (100 ns since 1601).
-        let filetime = (T0_SECS as u64 + 11_644_473_600) * 10_000_000;
-        let blob = p::spnego_init_krb5(rng, REALM, &["cifs", sname]);
-        let accept = p::spnego_accept_krb5(rng);
-        let mut ex = vec![
-            (Direction::ToServer, p::smb2_negotiate_request(cg, cs)),
-            (
-                Direction::ToClient,
-                p::smb2_negotiate_response(sg, ss, filetime),
-            ),
-            (Direction::ToServer, p::smb2_session_setup_request(1, &blob)),
-            (
-                Direction::ToClient,
-                p::smb2_session_setup_response(1, session_id, &accept),
-            ),
-        ];
-        for _ in 0..4 {
-            let (q, r) = (rng.range_usize(90, 260), rng.range_usize(80, 900));
-            ex.push((Direction::ToServer, p::smb3_encrypted(rng, session_id, q)));
-            let resp = p::smb3_encrypted(rng, session_id, r);
-            ex.push((Direction::ToClient, resp));
-        }
+        let ex = smb2_session(rng, sname, 4, 900);
         self.s
             .tcp_session(&client, &server, cport, 445, t, &ex, Close::Fin)
     }
