@@ -55,12 +55,14 @@ fi
 cat "$capture" >/dev/null # warm the page cache
 frames=$("$walk" "$capture" | cut -d' ' -f1)
 
-# name|command (whole process; output thrown away)
+# name|command (whole process; output thrown away). The peers write their records to a scratch
+# file, never to /dev/null: argus, run as root, replaces its output path with a regular file,
+# and a /dev/null replaced that way breaks every later program on the machine.
 tools=(
     "bare record walk (examples/walk.rs)|$walk $capture"
     "rdsflows analyze -q|$rdsflows analyze -q $capture"
-    "tcpdump -r F -w /dev/null|tcpdump -r $capture -w /dev/null"
-    "argus -r F -w /dev/null|argus -r $capture -w /dev/null"
+    "tcpdump -r F -w OUT|tcpdump -r $capture -w $dir/peer-out.pcap"
+    "argus -r F -w OUT|argus -r $capture -w $dir/peer-out.argus"
     "ndpiReader -q -i F|ndpiReader -q -i $capture"
     "tshark -q -z conv,tcp -z conv,udp|tshark -q -z conv,tcp -z conv,udp -r $capture"
 )

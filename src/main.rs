@@ -98,6 +98,25 @@ struct AtomicFile {
 
 impl AtomicFile {
     fn create(path: &Path) -> Result<Self, Error> {
+        // Only a regular file may be replaced by a rename. A device, FIFO or socket
+        // (`--json /dev/null`, `--json >(jq .)`) is written in place: renaming over /dev/null,
+        // as root, would turn it into a regular file for every program on the machine. A
+        // symbolic link keeps pointing where it did: the file it names is the one replaced.
+        if std::fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+            return Self::in_place(path);
+        }
+        let real;
+        let path = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                // A dangling link names the file to create: its target, read one level.
+                real = std::fs::canonicalize(path).unwrap_or_else(|_| {
+                    let target = std::fs::read_link(path).unwrap_or_default();
+                    path.parent().unwrap_or(Path::new("")).join(target)
+                });
+                real.as_path()
+            }
+            _ => path,
+        };
         let mut temp = path.as_os_str().to_owned();
         temp.push(".tmp-rdsflows");
         let temp = PathBuf::from(temp);

@@ -326,6 +326,54 @@ fn output_files_are_written_whole() {
     assert!(leftovers.is_empty());
 }
 
+/// An output path that is not a regular file is written, never replaced: renaming a finished
+/// file over `/dev/null` (as root) would leave a regular file there for every program on the
+/// machine. A FIFO stands in for the device; a symbolic link must stay a link.
+#[cfg(unix)]
+#[test]
+fn outputs_that_are_fifos_or_links_are_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = temp_dir("special-outputs");
+    let fifo = dir.join("summary.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let real = dir.join("real-flows.jsonl");
+    let link = dir.join("flows.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = rdsflows(&[
+        "analyze",
+        "-q",
+        "--json",
+        fifo.to_str().unwrap(),
+        "--flows",
+        link.to_str().unwrap(),
+        sample().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Checked before joining: had the FIFO been replaced, the reader would wait forever.
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
+    let summary: Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let lines = std::fs::read_to_string(&real).unwrap().lines().count();
+    assert_eq!(summary["totals"]["flows"].as_u64().unwrap() as usize, lines);
+}
+
 #[test]
 fn rdp_on_loopback_link_type_is_found() {
     // ndpi/rdp.pcap is BSD null/loopback framing.
