@@ -74,6 +74,7 @@ fn stages(c: &mut Criterion) {
                 FlowTableConfig::default(),
                 None,
                 &progress,
+                1,
             )
             .expect("no output to fail");
             black_box(summary.totals.flows)

@@ -53,6 +53,7 @@ pub fn run(
     signatures: &SignatureSet,
     config: FlowTableConfig,
     repeat: u32,
+    threads: usize,
 ) -> BenchReport {
     let quiet = Progress::new(None, true);
     let mut seconds = Vec::new();
@@ -68,6 +69,7 @@ pub fn run(
             config,
             None,
             &quiet,
+            threads,
         );
         let Ok(mut summary) = summary else { continue };
         let deployment = infer(&summary.observed, "bench");

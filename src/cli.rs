@@ -159,6 +159,17 @@ pub struct BenchArgs {
     /// Flows kept in memory.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_flows: usize,
+    /// Flow worker threads (0: one per core), as for `analyze`.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// The worker threads asked for: `0` means one per core.
+pub fn worker_threads(asked: usize) -> usize {
+    if asked > 0 {
+        return asked;
+    }
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// Options of `roles`.
@@ -274,6 +285,10 @@ pub struct CommonArgs {
     /// Keep at most this many flows in memory; the least recently active are evicted (and counted).
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_flows: usize,
+    /// Flow worker threads (0: one per core). Flows are split among them by address pair; the
+    /// output is the same as with one thread.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
     /// TCP idle timeout (RDP sessions idle for minutes; a short timeout splits them).
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub tcp_timeout: Duration,

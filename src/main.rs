@@ -15,8 +15,8 @@ use rdsflows::classify::signature::SignatureSet;
 use rdsflows::classify::signature::Transport;
 use rdsflows::classify::Classifier;
 use rdsflows::cli::{
-    AnalyzeArgs, BenchArgs, CaptureArgs, Cli, ColorChoice, Command, CommonArgs, FailOn,
-    GenerateArgs, IncidentArgs, RolesArgs, SessionsArgs,
+    worker_threads, AnalyzeArgs, BenchArgs, CaptureArgs, Cli, ColorChoice, Command, CommonArgs,
+    FailOn, GenerateArgs, IncidentArgs, RolesArgs, SessionsArgs,
 };
 use rdsflows::deployment::Deployment;
 use rdsflows::error::Error;
@@ -287,6 +287,7 @@ fn run_and_report<S: PacketSource + ?Sized>(
         table_config,
         flows_out,
         observer,
+        worker_threads(args.threads),
     )?;
     annotate(source, &mut summary);
     // Inputs that could not even be opened are damage too, reported on their own line.
@@ -467,6 +468,7 @@ fn roles(args: RolesArgs) -> Result<u8, Failure> {
         table_config(&args.common),
         None,
         &progress,
+        worker_threads(args.common.threads),
     )?;
     let origin = format!("inferred from {}", inputs.join(", "));
     let deployment = infer(&summary.observed, &origin);
@@ -519,7 +521,13 @@ fn bench(args: BenchArgs) -> Result<u8, Failure> {
         max_flows: args.max_flows,
         ..FlowTableConfig::default()
     };
-    let report = rdsflows::bench::run(&mut memory, &SignatureSet::builtin(), config, args.repeat);
+    let report = rdsflows::bench::run(
+        &mut memory,
+        &SignatureSet::builtin(),
+        config,
+        args.repeat,
+        worker_threads(args.threads),
+    );
     let mut out = io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;

@@ -13,6 +13,8 @@ pub struct Timestamp(i64);
 impl Timestamp {
     /// The epoch itself; used as "no time yet".
     pub const ZERO: Self = Self(0);
+    /// The latest representable time (sorts after every real one).
+    pub const MAX: Self = Self(i64::MAX);
 
     /// From nanoseconds since the epoch.
     pub const fn from_nanos(nanos: i64) -> Self {

@@ -38,6 +38,7 @@ fn analyse(path: &Path, config: FlowTableConfig) -> Analysis {
         config,
         Some(&mut lines),
         &Progress::new(None, true),
+        1,
     )
     .unwrap();
     let flows = String::from_utf8(lines)

@@ -57,7 +57,7 @@ proptest! {
         let mut classifier = Classifier::new(SignatureSet::builtin());
         let mut lines = Vec::new();
         let summary = rdsflows::pipeline::run(&mut source, &["x".into()], &mut classifier,
-            FlowTableConfig { max_flows: 4, ..FlowTableConfig::default() }, Some(&mut lines), &Progress::new(None, true)).unwrap();
+            FlowTableConfig { max_flows: 4, ..FlowTableConfig::default() }, Some(&mut lines), &Progress::new(None, true), 1).unwrap();
         prop_assert_eq!(summary.totals.packets, n);
         let flow_lines = String::from_utf8(lines).unwrap().lines().count() as u64;
         prop_assert_eq!(flow_lines, summary.totals.flows);
@@ -74,7 +74,7 @@ proptest! {
         let mut classifier = Classifier::new(SignatureSet::builtin());
         let mut lines = Vec::new();
         let summary = rdsflows::pipeline::run(&mut source, &["x".into()], &mut classifier,
-            FlowTableConfig::default(), Some(&mut lines), &Progress::new(None, true)).unwrap();
+            FlowTableConfig::default(), Some(&mut lines), &Progress::new(None, true), 1).unwrap();
         let mut json = Vec::new();
         rdsflows::report::json::write_summary(&mut json, &summary).unwrap();
         let text = String::from_utf8(lines).unwrap();

@@ -91,6 +91,7 @@ fn analyse(path: &Path) -> Summary {
         FlowTableConfig::default(),
         None,
         &Progress::new(None, true),
+        1,
     )
     .unwrap();
     for e in errors {

@@ -43,6 +43,7 @@ fn flows(dir: &Path, file: &str) -> Vec<Value> {
         FlowTableConfig::default(),
         Some(&mut lines),
         &Progress::new(None, true),
+        1,
     )
     .unwrap();
     let mut out: Vec<Value> = String::from_utf8(lines)

@@ -30,6 +30,7 @@ fn analyse(path: &Path) -> (Summary, Vec<Value>) {
         FlowTableConfig::default(),
         Some(&mut lines),
         &Progress::new(None, true),
+        1,
     )
     .unwrap();
     let flows = String::from_utf8(lines)

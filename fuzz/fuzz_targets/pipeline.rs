@@ -49,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         config,
         Some(&mut lines),
         &Progress::new(None, true),
+        1,
     )
     .expect("writing to a Vec cannot fail");
     assert_eq!(summary.totals.packets, count);

@@ -137,7 +137,13 @@ fn judge_port(service: &str, apps: [Option<App>; 2]) -> Judgement {
 }
 
 /// The classifier: built once from a signature set, then fed flows.
-#[derive(Debug)]
+///
+/// Evidence that one flow gives about another (endpoint-mapper answers, RDP connections the
+/// UDP side channel links to) is kept per address pair and used only between the same two
+/// addresses. That is how the protocols use it (a client asks the endpoint mapper of the host
+/// it then connects to; MS-RDPEMT's UDP transport goes to the server of the TCP connection),
+/// and it lets a sharded run (`--threads`) give each shard a whole address pair.
+#[derive(Clone, Debug)]
 pub struct Classifier {
     signatures: SignatureSet,
     services: Vec<Service>,
@@ -147,10 +153,10 @@ pub struct Classifier {
     /// Range services that need evidence, narrowest range first.
     tcp_ranges: Vec<(PortRange, ServiceId)>,
     epm_answers: HashMap<(IpAddr, IpAddr), Timestamp>,
-    /// Endpoint-mapper towers: (server address, port) → interface.
-    epm_ports: HashMap<(IpAddr, u16), EpmMapping>,
-    /// RDP TCP connections by the correlation ID of their Connection Request.
-    rdp_by_correlation: HashMap<[u8; 16], RdpSession>,
+    /// Endpoint-mapper towers: (client, server address, port) → interface.
+    epm_ports: HashMap<(IpAddr, IpAddr, u16), EpmMapping>,
+    /// RDP TCP connections by address pair and the correlation ID of their Connection Request.
+    rdp_by_correlation: HashMap<(IpAddr, IpAddr, [u8; 16]), RdpSession>,
     /// The latest RDP TCP connection per (client, server) address pair.
     rdp_by_pair: HashMap<(IpAddr, IpAddr), RdpSession>,
     inspect_packets: u8,
@@ -219,6 +225,18 @@ impl Classifier {
             record_options: RecordOptions::default(),
         }
     }
+    /// A classifier with the same rules and settings and no evidence yet: one per shard of a
+    /// sharded run.
+    pub fn fork(&self) -> Self {
+        Self {
+            epm_answers: HashMap::new(),
+            epm_ports: HashMap::new(),
+            rdp_by_correlation: HashMap::new(),
+            rdp_by_pair: HashMap::new(),
+            ..self.clone()
+        }
+    }
+
     /// Classifies `port` as the named service too (a deployment's custom RDP port, its fixed WMI
     /// port). Returns false when no rule names that service on that transport.
     pub fn add_port(&mut self, service: &str, transport: Transport, port: u16) -> bool {
@@ -328,7 +346,7 @@ impl Classifier {
         // L): the connection is RPC for that interface, whoever's range the port is in.
         let tower = self
             .epm_ports
-            .get(&(server, port))
+            .get(&(client, server, port))
             .filter(|m| m.at <= flow.first_seen && flow.first_seen.since(m.at) <= EPM_WINDOW)
             .copied();
         if let Some(mapping) = tower {
@@ -429,11 +447,19 @@ impl Classifier {
                         continue;
                     };
                     // Floor 5's address; 0.0.0.0 means "the host you asked" (C706 appendix L).
+                    // A tower naming another host is not followed: evidence stays within the
+                    // address pair (see [`Classifier`]).
                     let address = entry
                         .ipv4
                         .filter(|a| !a.is_unspecified())
                         .map_or(server.0, IpAddr::V4);
-                    self.remember_epm_tower(address, port, entry.interface, flow.last_seen);
+                    if address == server.0 {
+                        self.remember_epm_tower(
+                            (client.0, address, port),
+                            entry.interface,
+                            flow.last_seen,
+                        );
+                    }
                 }
             }
             // Any other answer of an endpoint mapper vouches for the host pair (the tower may
@@ -454,7 +480,8 @@ impl Classifier {
                     confirmed: false,
                 };
                 if let Some(id) = cr.correlation_id {
-                    Self::remember_bounded(&mut self.rdp_by_correlation, id, session, |s| {
+                    let key = (client.0, server.0, id);
+                    Self::remember_bounded(&mut self.rdp_by_correlation, key, session, |s| {
                         flow.last_seen.since(s.at) <= RDP_CORRELATION_WINDOW
                     });
                 }
@@ -468,7 +495,7 @@ impl Classifier {
                 let correlation = rdp.and_then(|r| r.correlation_id);
                 let same = |s: &RdpSession| s.client == client && s.first_seen == flow.first_seen;
                 if let Some(s) = correlation
-                    .and_then(|id| self.rdp_by_correlation.get_mut(&id))
+                    .and_then(|id| self.rdp_by_correlation.get_mut(&(client.0, server.0, id)))
                     .filter(|s| same(s))
                 {
                     s.confirmed = confirmed;
@@ -491,7 +518,7 @@ impl Classifier {
                 let starts = flow.first_seen;
                 let by_id = syn
                     .correlation_id
-                    .and_then(|id| self.rdp_by_correlation.get(&id))
+                    .and_then(|id| self.rdp_by_correlation.get(&(client.0, server.0, id)))
                     .filter(|s| s.at <= starts && starts.since(s.at) <= RDP_CORRELATION_WINDOW)
                     .map(|s| (*s, LinkBy::CorrelationId));
                 let by_pair = || {
@@ -703,12 +730,10 @@ impl Classifier {
 
     fn remember_epm_tower(
         &mut self,
-        address: IpAddr,
-        port: u16,
+        key: (IpAddr, IpAddr, u16),
         interface: SyntaxId,
         at: Timestamp,
     ) {
-        let key = (address, port);
         if self.epm_ports.len() >= MAX_EPM_PAIRS && !self.epm_ports.contains_key(&key) {
             self.epm_ports.retain(|_, m| at.since(m.at) <= EPM_WINDOW);
             if self.epm_ports.len() >= MAX_EPM_PAIRS {

@@ -10,4 +10,4 @@ pub mod table;
 pub use key::{FlowKey, Side};
 pub use record::{uid_of, Direction, EndReason, FlowRecord, Outcome};
 pub use state::ConnState;
-pub use table::{FlowTable, FlowTableConfig, PacketUpdate, ServicePorts, TableStats};
+pub use table::{end_time, FlowTable, FlowTableConfig, PacketUpdate, ServicePorts, TableStats};

@@ -204,6 +204,24 @@ impl FlowTable {
         self.flows.get(key)
     }
 
+    /// The capture clock: the latest packet time seen (or given to [`Self::advance`]).
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Moves the capture clock forward without sweeping: a sharded run tells each shard's table
+    /// the time of the whole input, so every shard judges timeouts on the same clock.
+    pub fn set_clock(&mut self, now: Timestamp) {
+        self.now = self.now.max(now);
+    }
+
+    /// Every flow whose [`end_time`] is earlier than this has ended already (it is the
+    /// clock at the last sweep). A caller that reorders ended flows by end time may release
+    /// those before it: no later flow will sort before them.
+    pub fn swept_through(&self) -> Timestamp {
+        self.last_sweep
+    }
+
     /// Flows that ended since the last call, oldest first within each batch. The caller
     /// classifies and reports them; the buffer is reused, so nothing is allocated per packet.
     pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (FlowRecord, EndReason)> {
@@ -221,8 +239,11 @@ impl FlowTable {
         }
     }
 
-    /// Ends every live flow (the input is over), in order of first packet.
+    /// Ends every live flow (the input is over), in order of first packet. Flows already past
+    /// their timeout end for that reason, as a sweep at this moment would have ended them:
+    /// how a flow ends never depends on when the last sweep happened to run.
     pub fn finish(&mut self) {
+        self.sweep();
         let start = self.ended.len();
         for (_, record) in self.flows.drain() {
             self.ended.push((record, EndReason::EndOfInput));
@@ -289,7 +310,7 @@ impl FlowTable {
 
         // Does the packet continue the live flow, or end it and start a new one?
         if let Some(existing) = self.flows.get(&key) {
-            if let Some(reason) = self.ends_before(existing, side, ip, ts) {
+            if let Some(reason) = self.ends_before(existing, side, ip) {
                 if let Some(old) = self.flows.remove(&key) {
                     self.end(old, reason);
                 }
@@ -335,14 +356,12 @@ impl FlowTable {
         existing: &FlowRecord,
         side: Side,
         ip: &IpPacket<'_>,
-        ts: Timestamp,
     ) -> Option<EndReason> {
-        let idle = ts.since(existing.last_seen);
-        if existing.is_closed() && idle > self.config.tcp_closed {
-            return Some(EndReason::Closed);
-        }
-        if idle > self.idle_timeout(existing) {
-            return Some(EndReason::Idle);
+        // The same test a sweep makes, on the same clock (the latest time seen, not this
+        // packet's, which can be earlier): whether a flow timed out never depends on when the
+        // sweeps ran, so every sharding of the table ends the same flows the same way.
+        if let Some(reason) = expiry(&self.config, self.now, existing) {
+            return Some(reason);
         }
         if let Transport::Tcp(seg) = &ip.transport {
             let bare_syn = seg.flags & (SYN | ACK) == SYN;
@@ -358,15 +377,6 @@ impl FlowTable {
             }
         }
         None
-    }
-
-    fn idle_timeout(&self, flow: &FlowRecord) -> Duration {
-        match flow.key.protocol {
-            protocol::TCP if flow.is_closed() => self.config.tcp_closed,
-            protocol::TCP => self.config.tcp_idle,
-            protocol::UDP => self.config.udp_idle,
-            _ => self.config.icmp_idle,
-        }
     }
 
     /// Who originated a new flow: the SYN's sender; the receiver of a SYN+ACK; otherwise the
@@ -575,6 +585,25 @@ fn expiry(config: &FlowTableConfig, now: Timestamp, flow: &FlowRecord) -> Option
         Some(EndReason::Idle)
     } else {
         None
+    }
+}
+
+/// When a flow that ended for `reason` ended, by a rule that depends only on its own packets
+/// and the clock `now` at which it ended, never on when a sweep noticed it: the moment its
+/// timeout ran out (last packet plus the timeout, exactly the instant after which [`expiry`]
+/// says so), or, for a port reuse or an eviction, `now`; the end of input sorts last. Flows
+/// whose end time is before [`FlowTable::swept_through`] have all ended already.
+pub fn end_time(
+    config: &FlowTableConfig,
+    now: Timestamp,
+    flow: &FlowRecord,
+    reason: EndReason,
+) -> Timestamp {
+    match reason {
+        EndReason::Closed => flow.last_seen.plus(config.tcp_closed),
+        EndReason::Idle => flow.last_seen.plus(timeout_for(config, flow)),
+        EndReason::PortReuse | EndReason::Evicted => now,
+        EndReason::EndOfInput => Timestamp::MAX,
     }
 }
 

@@ -40,6 +40,7 @@ pub(crate) fn scenario(name: &str, deployment: &str) -> Summary {
         FlowTableConfig::default(),
         None,
         &Progress::new(None, true),
+        1,
     )
     .unwrap();
     let deployment = Deployment::from_toml(deployment, "test-deployment.toml").unwrap();

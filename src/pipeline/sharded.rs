@@ -1,0 +1,487 @@
+//! `--threads N`: the pipeline split across worker threads by address pair. Owns the dispatch
+//! (this thread reads and decodes every frame, counts it, and hands IP packets to the shard of
+//! their address pair), the workers (a flow table and a classifier each) and the merge of their
+//! ended flows back into one order. Must give exactly the flow lines and summary of one thread:
+//! anything that depends on more than one address pair stays in this thread.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+
+use super::order::{EndOrder, Ended};
+use super::{account, collect_ended, note_input_error, tick, track, Progress, ServicesSeen, Sink};
+use super::{RunObserver, PROGRESS_EVERY};
+use crate::capture::{LinkType, PacketPos, PacketSource, RawPacket, SourceEvent};
+use crate::classify::verdict::ServiceId;
+use crate::classify::Classifier;
+use crate::decode::{decode, IpPacket, Transport};
+use crate::flow::{FlowTable, FlowTableConfig, TableStats};
+use crate::report::{Summary, SummaryBuilder};
+use crate::stats::Stats;
+use crate::time::Timestamp;
+
+/// Packets per batch handed to a worker: large enough that the channel costs nothing per
+/// packet, small enough that a batch's frames stay in the cache.
+const BATCH_PACKETS: usize = 1024;
+/// Batches in flight per worker before the reader waits (bounds memory).
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// One frame in a batch: its bytes are `data[start..start + len]` of the batch.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    ts: Timestamp,
+    /// The whole input's clock at this frame: every shard judges timeouts by it.
+    clock: Timestamp,
+    pos: PacketPos,
+    link: LinkType,
+    orig_len: u32,
+    start: usize,
+    len: usize,
+}
+
+/// Frames for one worker, copied out of the reader's buffer.
+#[derive(Debug, Default)]
+struct Batch {
+    slots: Vec<Slot>,
+    data: Vec<u8>,
+    /// The clock after the batch: a shard with few packets still sweeps on time.
+    clock: Timestamp,
+}
+
+impl Batch {
+    fn push(&mut self, packet: &RawPacket<'_>, clock: Timestamp) {
+        let start = self.data.len();
+        self.data.extend_from_slice(packet.data);
+        self.slots.push(Slot {
+            ts: packet.ts,
+            clock,
+            pos: packet.pos,
+            link: packet.link,
+            orig_len: packet.orig_len,
+            start,
+            len: packet.data.len(),
+        });
+        self.clock = clock;
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.data.clear();
+    }
+}
+
+enum ToWorker {
+    Batch(Batch),
+    /// A quiet live link: no frames, but the clock moved.
+    Advance(Timestamp),
+    /// The input is over, at this clock.
+    Finish(Timestamp),
+}
+
+/// What a worker sends back after each message.
+struct FromWorker {
+    shard: usize,
+    ended: Vec<Ended>,
+    /// Every flow of this shard that ends before this time has been sent.
+    watermark: Timestamp,
+    live_flows: u64,
+    new_services: Vec<ServiceId>,
+    /// The batch, emptied, for reuse.
+    spent: Option<Batch>,
+    /// The shard's table counters, with its last message.
+    done: Option<TableStats>,
+}
+
+/// Which shard an IP packet belongs to: its address pair, in either direction. An ICMP error
+/// goes with the packet it quotes, so it reaches the table that holds that flow.
+fn shard_of(ip: &IpPacket<'_>, shards: usize) -> usize {
+    let (a, b) = match ip.transport {
+        Transport::Icmp(message) if message.is_unreachable() => {
+            message.quoted.map_or((ip.src, ip.dst), |q| (q.src, q.dst))
+        }
+        _ => (ip.src, ip.dst),
+    };
+    let (a, b) = (fold(a), fold(b));
+    // Symmetric in the two addresses, then a multiply-shift onto the shard count. Not keyed: a
+    // sender who puts all its flows in one shard only costs parallelism, never correctness.
+    let mixed = (a.min(b).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ a.max(b))
+        .wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    let high = (u128::from(mixed) * shards as u128) >> 64;
+    usize::try_from(high).unwrap_or(0)
+}
+
+fn fold(address: IpAddr) -> u64 {
+    match address {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            // Both halves: the interface identifier alone repeats across prefixes.
+            (bits as u64) ^ ((bits >> 64) as u64).rotate_left(17)
+        }
+    }
+}
+
+/// One shard: its own flow table and classifier, fed batches until told to finish.
+fn worker(
+    shard: usize,
+    mut table: FlowTable,
+    mut classifier: Classifier,
+    inbox: Receiver<ToWorker>,
+    outbox: Sender<FromWorker>,
+) {
+    let mut services = ServicesSeen::default();
+    let mut order = EndOrder::default();
+    for message in inbox {
+        let known = services.order.len();
+        let (spent, done) = match message {
+            ToWorker::Batch(mut batch) => {
+                for slot in &batch.slots {
+                    let Some(data) = batch.data.get(slot.start..slot.start + slot.len) else {
+                        continue;
+                    };
+                    let raw = RawPacket {
+                        ts: slot.ts,
+                        link: slot.link,
+                        data,
+                        orig_len: slot.orig_len,
+                        pos: slot.pos,
+                    };
+                    // The reader decoded this frame already and found an IP packet.
+                    let Ok(crate::decode::Decoded::Ip(ip)) = decode(&raw) else {
+                        continue;
+                    };
+                    table.set_clock(slot.clock);
+                    track(
+                        &mut table,
+                        &mut classifier,
+                        &mut services,
+                        slot.ts,
+                        slot.pos,
+                        &ip,
+                    );
+                    collect_ended(&mut table, &mut order);
+                }
+                table.advance(batch.clock);
+                collect_ended(&mut table, &mut order);
+                batch.clear();
+                (Some(batch), None)
+            }
+            ToWorker::Advance(now) => {
+                table.advance(now);
+                collect_ended(&mut table, &mut order);
+                (None, None)
+            }
+            ToWorker::Finish(clock) => {
+                // The whole input's last time, which this shard's own packets may not reach:
+                // flows past their timeout then end as they would in one table.
+                table.set_clock(clock);
+                table.finish();
+                collect_ended(&mut table, &mut order);
+                (None, Some(*table.stats()))
+            }
+        };
+        let finished = done.is_some();
+        let watermark = if finished {
+            Timestamp::MAX
+        } else {
+            table.swept_through()
+        };
+        let mut ended = Vec::with_capacity(order.len());
+        let _ = order.release_all(|e| {
+            ended.push(e);
+            Ok::<(), ()>(())
+        });
+        let reply = FromWorker {
+            shard,
+            ended,
+            watermark,
+            live_flows: table.len() as u64,
+            new_services: services.order.get(known..).unwrap_or_default().to_vec(),
+            spent,
+            done,
+        };
+        if outbox.send(reply).is_err() || finished {
+            return;
+        }
+    }
+}
+
+/// The merge: ended flows from every shard, released in end order once every shard has passed
+/// them.
+struct Merge<'o> {
+    sink: Sink<'o>,
+    order: EndOrder,
+    watermarks: Vec<Timestamp>,
+    live_flows: Vec<u64>,
+    ended_flows: u64,
+    services: ServicesSeen,
+    spare: Vec<Batch>,
+    table_stats: TableStats,
+    finished: usize,
+}
+
+impl Merge<'_> {
+    fn take(&mut self, reply: FromWorker, classifier: &Classifier) -> io::Result<()> {
+        self.ended_flows += reply.ended.len() as u64;
+        for ended in reply.ended {
+            self.order.push(ended);
+        }
+        if let Some(w) = self.watermarks.get_mut(reply.shard) {
+            *w = reply.watermark;
+        }
+        if let Some(live) = self.live_flows.get_mut(reply.shard) {
+            *live = reply.live_flows;
+        }
+        for id in reply.new_services {
+            self.services.note(Some(id));
+        }
+        if let Some(batch) = reply.spent {
+            self.spare.push(batch);
+        }
+        if let Some(stats) = reply.done {
+            add_stats(&mut self.table_stats, &stats);
+            self.finished += 1;
+        }
+        let watermark = self
+            .watermarks
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(Timestamp::MAX);
+        self.order
+            .release(watermark, |e| self.sink.emit(e, classifier))
+    }
+
+    fn progress(&self) -> Progress {
+        Progress {
+            live_flows: self.live_flows.iter().sum(),
+            ended_flows: self.ended_flows,
+        }
+    }
+}
+
+/// The shards' counters as one table's. Peaks add up (an upper bound of the true peak, which
+/// no single thread saw).
+fn add_stats(total: &mut TableStats, shard: &TableStats) {
+    total.created += shard.created;
+    for (t, s) in total.ended.iter_mut().zip(shard.ended) {
+        *t += s;
+    }
+    total.peak_flows += shard.peak_flows;
+    total.fragments_attributed += shard.fragments_attributed;
+    total.fragments_orphaned += shard.fragments_orphaned;
+    total.icmp_errors_tied += shard.icmp_errors_tied;
+    total.icmp_errors_untied += shard.icmp_errors_untied;
+    total.peak_table_bytes += shard.peak_table_bytes;
+}
+
+/// [`super::run`] on `threads` worker threads.
+pub(super) fn run<S: PacketSource + ?Sized>(
+    source: &mut S,
+    inputs: &[String],
+    classifier: &mut Classifier,
+    table_config: FlowTableConfig,
+    flows_out: Option<&mut dyn Write>,
+    observer: &dyn RunObserver,
+    threads: usize,
+) -> io::Result<Summary> {
+    let shards = threads.max(1);
+    // The cap is shared out: the shards together hold at most `max_flows`.
+    let shard_config = FlowTableConfig {
+        max_flows: table_config.max_flows.div_ceil(shards).max(1),
+        ..table_config
+    };
+    let mut stats = Stats::for_inputs(inputs);
+    let classifier_view: &Classifier = classifier;
+    let (summary, table_stats) = std::thread::scope(|scope| -> io::Result<_> {
+        let (outbox, replies) = mpsc::channel();
+        let mut inboxes: Vec<SyncSender<ToWorker>> = Vec::with_capacity(shards);
+        for shard in 0..shards {
+            let (to_worker, inbox) = mpsc::sync_channel(BATCHES_IN_FLIGHT);
+            inboxes.push(to_worker);
+            let table = FlowTable::new(shard_config, classifier_view.service_ports());
+            let forked = classifier_view.fork();
+            let outbox = outbox.clone();
+            scope.spawn(move || worker(shard, table, forked, inbox, outbox));
+        }
+        drop(outbox);
+        let mut merge = Merge {
+            sink: Sink {
+                summary: SummaryBuilder::default(),
+                flows_out,
+            },
+            order: EndOrder::default(),
+            watermarks: vec![Timestamp::ZERO; shards],
+            live_flows: vec![0; shards],
+            ended_flows: 0,
+            services: ServicesSeen::default(),
+            spare: Vec::new(),
+            table_stats: TableStats::default(),
+            finished: 0,
+        };
+        let mut clock = Timestamp::ZERO;
+        let lanes = Lanes {
+            inboxes: &inboxes,
+            replies: &replies,
+        };
+        let dispatched = dispatch(
+            source,
+            &mut stats,
+            classifier_view,
+            observer,
+            &lanes,
+            &mut merge,
+            &mut clock,
+        );
+        // Whatever happened, tell every worker to finish and collect them all, so none is left
+        // blocked on a full channel.
+        for inbox in &inboxes {
+            let _ = inbox.send(ToWorker::Finish(clock));
+        }
+        let mut failure = dispatched.err();
+        while merge.finished < shards {
+            let Ok(reply) = replies.recv() else {
+                failure.get_or_insert_with(|| io::Error::other("a flow worker thread stopped"));
+                break;
+            };
+            if let Err(e) = merge.take(reply, classifier_view) {
+                failure.get_or_insert(e);
+            }
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        merge
+            .order
+            .release_all(|e| merge.sink.emit(e, classifier_view))?;
+        observer.finish();
+        Ok((merge.sink.summary, merge.table_stats))
+    })?;
+    Ok(summary.finish(classifier, &stats, &table_stats, &table_config))
+}
+
+/// The channels to and from the workers.
+#[derive(Clone, Copy)]
+struct Lanes<'a> {
+    inboxes: &'a [SyncSender<ToWorker>],
+    replies: &'a Receiver<FromWorker>,
+}
+
+/// Reads, decodes and counts every frame, and hands IP packets to their shard in batches,
+/// merging what the workers send back as it goes.
+fn dispatch<S: PacketSource + ?Sized>(
+    source: &mut S,
+    stats: &mut Stats,
+    classifier: &Classifier,
+    observer: &dyn RunObserver,
+    lanes: &Lanes<'_>,
+    merge: &mut Merge<'_>,
+    clock: &mut Timestamp,
+) -> io::Result<()> {
+    let Lanes { inboxes, replies } = *lanes;
+    let shards = inboxes.len();
+    let mut batches: Vec<Batch> = (0..shards).map(|_| Batch::default()).collect();
+    // `clock` is the one a single table would keep: the latest time of any packet that
+    // reached it, or of a quiet live link.
+    while let Some(event) = source.next_event() {
+        let next = match event {
+            SourceEvent::Packet(next) => next,
+            SourceEvent::Idle { now, tick: due } => {
+                if let Some(now) = now {
+                    *clock = (*clock).max(now);
+                    for shard in 0..shards {
+                        send_batch(shard, &mut batches, inboxes, merge)?;
+                        deliver(inboxes, shard, ToWorker::Advance(now))?;
+                    }
+                    drain(replies, merge, classifier)?;
+                    // A quiet moment on a live link: let `tail -f` see the lines written so far.
+                    merge.sink.flush()?;
+                }
+                if due {
+                    drain(replies, merge, classifier)?;
+                    tick(
+                        observer,
+                        source,
+                        stats,
+                        merge.progress(),
+                        classifier,
+                        &merge.services,
+                    );
+                }
+                continue;
+            }
+        };
+        let packet = match next {
+            Ok(packet) => packet,
+            Err(error) => {
+                note_input_error(stats, &error);
+                continue;
+            }
+        };
+        stats.count_frame(&packet);
+        if let Some(ip) = account(stats, decode(&packet)) {
+            *clock = (*clock).max(packet.ts);
+            let shard = shard_of(&ip, shards);
+            if let Some(batch) = batches.get_mut(shard) {
+                batch.push(&packet, *clock);
+                if batch.slots.len() >= BATCH_PACKETS {
+                    send_batch(shard, &mut batches, inboxes, merge)?;
+                    drain(replies, merge, classifier)?;
+                }
+            }
+        }
+        if stats.packets.is_multiple_of(PROGRESS_EVERY) {
+            drain(replies, merge, classifier)?;
+            tick(
+                observer,
+                source,
+                stats,
+                merge.progress(),
+                classifier,
+                &merge.services,
+            );
+        }
+    }
+    for shard in 0..shards {
+        send_batch(shard, &mut batches, inboxes, merge)?;
+    }
+    Ok(())
+}
+
+/// Sends a shard its batch (if it holds anything) and starts a fresh one from the spares.
+fn send_batch(
+    shard: usize,
+    batches: &mut [Batch],
+    inboxes: &[SyncSender<ToWorker>],
+    merge: &mut Merge<'_>,
+) -> io::Result<()> {
+    let Some(batch) = batches.get_mut(shard) else {
+        return Ok(());
+    };
+    if batch.slots.is_empty() {
+        return Ok(());
+    }
+    let fresh = merge.spare.pop().unwrap_or_default();
+    let full = std::mem::replace(batch, fresh);
+    deliver(inboxes, shard, ToWorker::Batch(full))
+}
+
+fn deliver(inboxes: &[SyncSender<ToWorker>], shard: usize, message: ToWorker) -> io::Result<()> {
+    inboxes
+        .get(shard)
+        .ok_or_else(|| io::Error::other("no such shard"))?
+        .send(message)
+        .map_err(|_| io::Error::other("a flow worker thread stopped"))
+}
+
+/// Merges every reply that is waiting, without blocking.
+fn drain(
+    replies: &Receiver<FromWorker>,
+    merge: &mut Merge<'_>,
+    classifier: &Classifier,
+) -> io::Result<()> {
+    while let Ok(reply) = replies.try_recv() {
+        merge.take(reply, classifier)?;
+    }
+    Ok(())
+}
