@@ -590,7 +590,7 @@ fn expiry(config: &FlowTableConfig, now: Timestamp, flow: &FlowRecord) -> Option
 
 /// When a flow that ended for `reason` ended, by a rule that depends only on its own packets
 /// and the clock `now` at which it ended, never on when a sweep noticed it: the moment its
-/// timeout ran out (last packet plus the timeout, exactly the instant after which [`expiry`]
+/// timeout ran out (last packet plus the timeout, exactly the instant after which `expiry`
 /// says so), or, for a port reuse or an eviction, `now`; the end of input sorts last. Flows
 /// whose end time is before [`FlowTable::swept_through`] have all ended already.
 pub fn end_time(
