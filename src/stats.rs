@@ -30,6 +30,15 @@ impl ErrorCounts {
         }
     }
 
+    /// Adds another set of counts.
+    pub fn add_all(&mut self, other: &Self) {
+        for (row, other_row) in self.0.iter_mut().zip(other.0.iter()) {
+            for (count, other_count) in row.iter_mut().zip(other_row) {
+                *count += other_count;
+            }
+        }
+    }
+
     /// Total of all errors.
     pub fn total(&self) -> u64 {
         self.0.iter().flatten().sum()
@@ -130,6 +139,24 @@ impl Stats {
         self.prev_ts = Some(ts);
         if let Some(input) = self.inputs.get_mut(packet.pos.file as usize) {
             input.packets += 1;
+        }
+    }
+
+    /// Adds the counts that come from decoding (IP packets, non-IP frames, unsupported links,
+    /// decode errors, anomalies, other IP protocols) that `other` kept: a sharded run decodes
+    /// in its workers and adds their counts up at the end.
+    pub fn add_decoded(&mut self, other: &Self) {
+        self.ip_packets += other.ip_packets;
+        for (ty, n) in &other.non_ip {
+            *self.non_ip.entry(*ty).or_default() += n;
+        }
+        for (link, n) in &other.unsupported_links {
+            *self.unsupported_links.entry(*link).or_default() += n;
+        }
+        self.decode_errors.add_all(&other.decode_errors);
+        self.anomalies.add_all(&other.anomalies);
+        for (protocol, n) in &other.other_ip_protocols {
+            *self.other_ip_protocols.entry(*protocol).or_default() += n;
         }
     }
 

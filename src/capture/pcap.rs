@@ -2,12 +2,13 @@
 //!
 //! Owns the file header and record layout of draft-ietf-opsawg-pcap (section 4 "File Header",
 //! section 5 "Packet Record"): both byte orders, microsecond (`a1b2c3d4`) and nanosecond
-//! (`a1b23c4d`) timestamps. Reads one record at a time into one reusable buffer.
+//! (`a1b23c4d`) timestamps. A record that lies whole in the stream's read buffer is handed out
+//! where it lies; one that straddles two fills is copied into one reusable buffer.
 //!
 //! Must not: read the whole file, decode frames, or panic on any input (every length is checked
 //! before it is used; a damaged record ends the file with one error at the record's offset).
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use super::file::{capture_error, read_full, reserve_slice, Endian, MAX_RECORD_LEN};
@@ -47,9 +48,36 @@ fn resolution_and_order(magic: [u8; 4]) -> Option<(Endian, bool)> {
     }
 }
 
+/// A buffered stream whose unread buffered bytes can be seen without reading: a record lying
+/// whole in them is returned in place, saving a copy per frame.
+pub trait Buffered: BufRead {
+    /// The bytes read from the source and not yet consumed (`BufReader::buffer`).
+    fn buffered(&self) -> &[u8];
+}
+
+impl<R: Read> Buffered for BufReader<R> {
+    fn buffered(&self) -> &[u8] {
+        self.buffer()
+    }
+}
+
+impl Buffered for &[u8] {
+    fn buffered(&self) -> &[u8] {
+        self
+    }
+}
+
+impl<T: AsRef<[u8]>> Buffered for Cursor<T> {
+    fn buffered(&self) -> &[u8] {
+        let all = self.get_ref().as_ref();
+        let at = usize::try_from(self.position()).unwrap_or(usize::MAX);
+        all.get(at..).unwrap_or_default()
+    }
+}
+
 /// Reads a classic pcap stream record by record.
 ///
-/// Pass a buffered reader (`BufReader`): records are read with small reads. The frames it
+/// Pass a buffered reader (`BufReader`, or a `Cursor` over bytes in memory). The frames it
 /// returns carry `PacketPos { file: 0, .. }`; `FileSource` renumbers the file.
 pub struct PcapReader<R> {
     inner: R,
@@ -66,6 +94,9 @@ pub struct PcapReader<R> {
     buf: Vec<u8>,
     /// Length of the current record's data at the start of `buf`.
     len: usize,
+    /// When the current record lies in the stream's buffer: its bytes (header included) at the
+    /// start of `inner.buffered()`, consumed before the next read.
+    in_place: usize,
     done: bool,
 }
 
@@ -118,6 +149,7 @@ impl<R: Read> PcapReader<R> {
             number: 0,
             buf: Vec::new(),
             len: 0,
+            in_place: 0,
             done: false,
         })
     }
@@ -137,14 +169,45 @@ impl<R: Read> PcapReader<R> {
         self.nanos
     }
 
+    fn error(&self, offset: u64, kind: CaptureErrorKind) -> CaptureError {
+        capture_error(&self.path, offset, kind)
+    }
+}
+
+impl<R: Buffered> PcapReader<R> {
     /// The captured bytes of the frame `next_packet` returned last (empty before the first and
     /// after an error).
     pub fn data(&self) -> &[u8] {
+        if self.in_place > 0 {
+            let record = self
+                .inner
+                .buffered()
+                .get(..self.in_place)
+                .unwrap_or_default();
+            return record.get(RECORD_HEADER_LEN..).unwrap_or_default();
+        }
         self.buf.get(..self.len).unwrap_or_default()
     }
 
-    fn error(&self, offset: u64, kind: CaptureErrorKind) -> CaptureError {
-        capture_error(&self.path, offset, kind)
+    /// The next record where it lies in the stream's buffer, when it lies there whole and its
+    /// header is sound (anything else takes the copying path, which reports errors).
+    fn record_in_place(&mut self) -> Option<(Timestamp, u32)> {
+        let (endian, nanos) = (self.endian, self.nanos);
+        let buffered = self.inner.fill_buf().ok()?;
+        let header: [u8; RECORD_HEADER_LEN] = buffered.get(..RECORD_HEADER_LEN)?.try_into().ok()?;
+        let (ts, caplen, orig_len) = parse_header(endian, nanos, header);
+        if caplen > self.max_caplen {
+            return None;
+        }
+        let total = RECORD_HEADER_LEN.checked_add(usize::try_from(caplen).ok()?)?;
+        if buffered.len() < total {
+            return None;
+        }
+        self.in_place = total;
+        self.len = 0;
+        self.offset = self.offset.saturating_add(total as u64);
+        self.number = self.number.saturating_add(1);
+        Some((ts, orig_len))
     }
 
     /// Reads the next record into `buf`; `Ok(None)` at a clean end of file.
@@ -166,12 +229,7 @@ impl<R: Read> PcapReader<R> {
                 },
             ));
         }
-        let [t0, t1, t2, t3, f0, f1, f2, f3, c0, c1, c2, c3, o0, o1, o2, o3] = header;
-        let e = self.endian;
-        let secs = e.u32([t0, t1, t2, t3]);
-        let frac = e.u32([f0, f1, f2, f3]);
-        let caplen = e.u32([c0, c1, c2, c3]);
-        let orig_len = e.u32([o0, o1, o2, o3]);
+        let (ts, caplen, orig_len) = parse_header(self.endian, self.nanos, header);
         if caplen > self.max_caplen {
             return Err(self.error(
                 start,
@@ -202,28 +260,43 @@ impl<R: Read> PcapReader<R> {
             .saturating_add(RECORD_HEADER_LEN as u64)
             .saturating_add(u64::from(caplen));
         self.number = self.number.saturating_add(1);
-        // The fraction is not checked against 10^6 / 10^9: an out-of-range value just carries
-        // into the seconds, and cannot overflow an i64 from two u32 fields.
-        let frac_nanos = if self.nanos {
-            i64::from(frac)
-        } else {
-            i64::from(frac).saturating_mul(1_000)
-        };
-        let ts = Timestamp::from_nanos(
-            i64::from(secs)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(frac_nanos),
-        );
         Ok(Some((ts, orig_len)))
     }
 }
 
-impl<R: Read> PacketSource for PcapReader<R> {
+/// A record header's time, captured length and original length (draft-ietf-opsawg-pcap
+/// section 5).
+fn parse_header(e: Endian, nanos: bool, header: [u8; RECORD_HEADER_LEN]) -> (Timestamp, u32, u32) {
+    let [t0, t1, t2, t3, f0, f1, f2, f3, c0, c1, c2, c3, o0, o1, o2, o3] = header;
+    let secs = e.u32([t0, t1, t2, t3]);
+    let frac = e.u32([f0, f1, f2, f3]);
+    // The fraction is not checked against 10^6 / 10^9: an out-of-range value just carries
+    // into the seconds, and cannot overflow an i64 from two u32 fields.
+    let frac_nanos = if nanos {
+        i64::from(frac)
+    } else {
+        i64::from(frac).saturating_mul(1_000)
+    };
+    let ts = Timestamp::from_nanos(
+        i64::from(secs)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(frac_nanos),
+    );
+    (ts, e.u32([c0, c1, c2, c3]), e.u32([o0, o1, o2, o3]))
+}
+
+impl<R: Buffered> PacketSource for PcapReader<R> {
     fn next_packet(&mut self) -> Option<Result<RawPacket<'_>, CaptureError>> {
+        // The previous record was lent out in place until now.
+        self.inner.consume(std::mem::take(&mut self.in_place));
         if self.done {
             return None;
         }
-        match self.read_record() {
+        let next = match self.record_in_place() {
+            Some(found) => Ok(Some(found)),
+            None => self.read_record(),
+        };
+        match next {
             Ok(Some((ts, orig_len))) => Some(Ok(RawPacket {
                 ts,
                 link: self.link,
@@ -462,12 +535,38 @@ mod tests {
     }
 
     #[test]
-    fn buffer_is_reused_across_records() {
+    fn records_in_the_read_buffer_are_not_copied() {
         let bytes = build(Endian::Little, false, 65535, 1, &SAMPLE);
         let mut reader = PcapReader::new(&bytes[..], "x").unwrap();
         while let Some(p) = reader.next_packet() {
             p.unwrap();
         }
-        assert_eq!(reader.buf.len(), 10, "grows to the largest record only");
+        assert!(reader.buf.is_empty(), "every record was lent in place");
+    }
+
+    /// Whatever the read buffer's size, records straddling two fills come out whole and equal
+    /// to the in-place ones, and the copy buffer grows to the largest record only.
+    #[test]
+    fn records_straddling_buffer_fills_are_copied_whole() {
+        let bytes = build(Endian::Big, true, 65535, 1, &SAMPLE);
+        let (whole, _) = read_all(&bytes);
+        for capacity in [1, 7, 16, 17, 29, 40, 64] {
+            let stream = BufReader::with_capacity(capacity, &bytes[..]);
+            let mut reader = PcapReader::new(stream, "x").unwrap();
+            let mut got = Vec::new();
+            while let Some(p) = reader.next_packet() {
+                let p = p.unwrap();
+                got.push((
+                    p.ts.as_nanos(),
+                    p.link.0,
+                    p.data.to_vec(),
+                    p.orig_len,
+                    p.pos.number,
+                ));
+                assert_eq!(reader.data(), got.last().unwrap().2, "data() agrees");
+            }
+            assert_eq!(got, whole, "buffer of {capacity} bytes");
+            assert!(reader.buf.len() <= 10, "grows to the largest record only");
+        }
     }
 }

@@ -180,6 +180,42 @@ pub fn decode<'a>(packet: &RawPacket<'a>) -> Result<Decoded<'a>, DecodeError> {
     decode_ip(ip_bytes, ip_len, packet.is_truncated()).map(Decoded::Ip)
 }
 
+/// The two addresses of a frame's flow, read straight from the IP header without decoding the
+/// rest, for handing the frame to the shard that owns its address pair. Answers only for plain
+/// TCP and UDP over IPv4, or over IPv6 with no extension header, where those are certainly the
+/// addresses [`decode`] finds (RFC 791 section 3.1, RFC 8200 section 3); `None` means "decode
+/// it to know" (ICMP errors belong to the flow they quote, extension headers need walking, and
+/// anything else may not be a flow at all).
+pub fn flow_addresses(packet: &RawPacket<'_>) -> Option<(IpAddr, IpAddr)> {
+    const TCP: u8 = 6;
+    const UDP: u8 = 17;
+    let Ok(Network::Ip(bytes)) = link::strip(packet.link, packet.data) else {
+        return None;
+    };
+    let octets = |range: std::ops::Range<usize>| bytes.get(range);
+    match bytes.first()? >> 4 {
+        4 => {
+            let header_len = usize::from(bytes.first()? & 0x0f) * 4;
+            let protocol = *bytes.get(9)?;
+            if header_len < 20 || bytes.len() < header_len || !matches!(protocol, TCP | UDP) {
+                return None;
+            }
+            let src: [u8; 4] = octets(12..16)?.try_into().ok()?;
+            let dst: [u8; 4] = octets(16..20)?.try_into().ok()?;
+            Some((IpAddr::from(src), IpAddr::from(dst)))
+        }
+        6 => {
+            if !matches!(*bytes.get(6)?, TCP | UDP) {
+                return None;
+            }
+            let src: [u8; 16] = octets(8..24)?.try_into().ok()?;
+            let dst: [u8; 16] = octets(24..40)?.try_into().ok()?;
+            Some((IpAddr::from(src), IpAddr::from(dst)))
+        }
+        _ => None,
+    }
+}
+
 /// Decodes an IP packet whose wire length is `wire_len` (`truncated`: the capture cut it).
 fn decode_ip(bytes: &[u8], wire_len: usize, truncated: bool) -> Result<IpPacket<'_>, DecodeError> {
     let (ip, ext_err) = LaxIpSlice::from_slice(bytes).map_err(|e| {

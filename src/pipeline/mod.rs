@@ -293,6 +293,9 @@ pub fn run<S: PacketSource + ?Sized>(
             }
         };
         stats.count_frame(&packet);
+        // Every frame moves the capture clock, IP or not, as in a sharded run, where the
+        // reader keeps the clock before anything is decoded.
+        table.set_clock(packet.ts);
         if let Some(ip) = account(&mut stats, decode(&packet)) {
             track(
                 &mut table,

@@ -1,7 +1,7 @@
 //! `--threads N`: the pipeline split across worker threads by address pair. Owns the dispatch
-//! (this thread reads and decodes every frame, counts it, and hands IP packets to the shard of
-//! their address pair), the workers (a flow table and a classifier each) and the merge of their
-//! ended flows back into one order. Must give exactly the flow lines and summary of one thread:
+//! (this thread reads every frame, counts it, and hands it to the shard of its address pair,
+//! read cheaply from the IP header), the workers (each decodes its frames and keeps a flow
+//! table and a classifier) and the merge of their ended flows back into one order. Must give exactly the flow lines and summary of one thread:
 //! anything that depends on more than one address pair stays in this thread.
 
 use std::io::{self, Write};
@@ -14,7 +14,7 @@ use super::{RunObserver, PROGRESS_EVERY};
 use crate::capture::{LinkType, PacketPos, PacketSource, RawPacket, SourceEvent};
 use crate::classify::verdict::ServiceId;
 use crate::classify::Classifier;
-use crate::decode::{decode, IpPacket, Transport};
+use crate::decode::{decode, flow_addresses, Decoded, IpPacket, Transport};
 use crate::flow::{FlowTable, FlowTableConfig, TableStats};
 use crate::report::{Summary, SummaryBuilder};
 use crate::stats::Stats;
@@ -88,19 +88,33 @@ struct FromWorker {
     new_services: Vec<ServiceId>,
     /// The batch, emptied, for reuse.
     spent: Option<Batch>,
-    /// The shard's table counters, with its last message.
-    done: Option<TableStats>,
+    /// The shard's table counters and decode counts, with its last message.
+    done: Option<(TableStats, Box<Stats>)>,
 }
 
-/// Which shard an IP packet belongs to: its address pair, in either direction. An ICMP error
-/// goes with the packet it quotes, so it reaches the table that holds that flow.
-fn shard_of(ip: &IpPacket<'_>, shards: usize) -> usize {
-    let (a, b) = match ip.transport {
+/// Which shard a frame belongs to: that of its flow's address pair, in either direction. Plain
+/// TCP and UDP are placed from the IP header alone; anything else is decoded here to find out
+/// (an ICMP error goes with the packet it quotes, so it reaches the table that holds that
+/// flow). A frame that is no flow at all goes to shard 0, which only counts it.
+fn shard_of(packet: &RawPacket<'_>, shards: usize) -> usize {
+    let pair = flow_addresses(packet).or_else(|| match decode(packet) {
+        Ok(Decoded::Ip(ip)) => Some(flow_pair(&ip)),
+        _ => None,
+    });
+    pair.map_or(0, |(a, b)| shard_of_pair(a, b, shards))
+}
+
+/// The addresses of the flow an IP packet counts toward.
+fn flow_pair(ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
+    match ip.transport {
         Transport::Icmp(message) if message.is_unreachable() => {
             message.quoted.map_or((ip.src, ip.dst), |q| (q.src, q.dst))
         }
         _ => (ip.src, ip.dst),
-    };
+    }
+}
+
+fn shard_of_pair(a: IpAddr, b: IpAddr, shards: usize) -> usize {
     let (a, b) = (fold(a), fold(b));
     // Symmetric in the two addresses, then a multiply-shift onto the shard count. Not keyed: a
     // sender who puts all its flows in one shard only costs parallelism, never correctness.
@@ -131,6 +145,8 @@ fn worker(
 ) {
     let mut services = ServicesSeen::default();
     let mut order = EndOrder::default();
+    // Only the counts decoding makes; the reader counts frames and inputs.
+    let mut stats = Stats::default();
     for message in inbox {
         let known = services.order.len();
         let (spent, done) = match message {
@@ -146,11 +162,10 @@ fn worker(
                         orig_len: slot.orig_len,
                         pos: slot.pos,
                     };
-                    // The reader decoded this frame already and found an IP packet.
-                    let Ok(crate::decode::Decoded::Ip(ip)) = decode(&raw) else {
+                    table.set_clock(slot.clock);
+                    let Some(ip) = account(&mut stats, decode(&raw)) else {
                         continue;
                     };
-                    table.set_clock(slot.clock);
                     track(
                         &mut table,
                         &mut classifier,
@@ -177,7 +192,10 @@ fn worker(
                 table.set_clock(clock);
                 table.finish();
                 collect_ended(&mut table, &mut order);
-                (None, Some(*table.stats()))
+                (
+                    None,
+                    Some((*table.stats(), Box::new(std::mem::take(&mut stats)))),
+                )
             }
         };
         let finished = done.is_some();
@@ -217,6 +235,8 @@ struct Merge<'o> {
     services: ServicesSeen,
     spare: Vec<Batch>,
     table_stats: TableStats,
+    /// The workers' decode counts, added up.
+    decoded: Stats,
     finished: usize,
 }
 
@@ -238,8 +258,9 @@ impl Merge<'_> {
         if let Some(batch) = reply.spent {
             self.spare.push(batch);
         }
-        if let Some(stats) = reply.done {
-            add_stats(&mut self.table_stats, &stats);
+        if let Some((table_stats, decoded)) = reply.done {
+            add_stats(&mut self.table_stats, &table_stats);
+            self.decoded.add_decoded(&decoded);
             self.finished += 1;
         }
         let watermark = self
@@ -317,6 +338,7 @@ pub(super) fn run<S: PacketSource + ?Sized>(
             services: ServicesSeen::default(),
             spare: Vec::new(),
             table_stats: TableStats::default(),
+            decoded: Stats::default(),
             finished: 0,
         };
         let mut clock = Timestamp::ZERO;
@@ -355,6 +377,7 @@ pub(super) fn run<S: PacketSource + ?Sized>(
             .order
             .release_all(|e| merge.sink.emit(e, classifier_view))?;
         observer.finish();
+        stats.add_decoded(&merge.decoded);
         Ok((merge.sink.summary, merge.table_stats))
     })?;
     Ok(summary.finish(classifier, &stats, &table_stats, &table_config))
@@ -419,15 +442,13 @@ fn dispatch<S: PacketSource + ?Sized>(
             }
         };
         stats.count_frame(&packet);
-        if let Some(ip) = account(stats, decode(&packet)) {
-            *clock = (*clock).max(packet.ts);
-            let shard = shard_of(&ip, shards);
-            if let Some(batch) = batches.get_mut(shard) {
-                batch.push(&packet, *clock);
-                if batch.slots.len() >= BATCH_PACKETS {
-                    send_batch(shard, &mut batches, inboxes, merge)?;
-                    drain(replies, merge, classifier)?;
-                }
+        *clock = (*clock).max(packet.ts);
+        let shard = shard_of(&packet, shards);
+        if let Some(batch) = batches.get_mut(shard) {
+            batch.push(&packet, *clock);
+            if batch.slots.len() >= BATCH_PACKETS {
+                send_batch(shard, &mut batches, inboxes, merge)?;
+                drain(replies, merge, classifier)?;
             }
         }
         if stats.packets.is_multiple_of(PROGRESS_EVERY) {
