@@ -264,7 +264,7 @@ pub fn run<S: PacketSource + ?Sized>(
         summary: SummaryBuilder::default(),
         flows_out,
     };
-    let mut order = EndOrder::default();
+    let mut order = EndOrder::for_max_flows(table_config.max_flows);
     let mut services = ServicesSeen::default();
 
     while let Some(event) = source.next_event() {

@@ -331,7 +331,7 @@ pub(super) fn run<S: PacketSource + ?Sized>(
                 summary: SummaryBuilder::default(),
                 flows_out,
             },
-            order: EndOrder::default(),
+            order: EndOrder::for_max_flows(table_config.max_flows),
             watermarks: vec![Timestamp::ZERO; shards],
             live_flows: vec![0; shards],
             ended_flows: 0,
