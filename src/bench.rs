@@ -25,6 +25,8 @@ pub struct BenchReport {
     pub flows: u64,
     /// Runs timed.
     pub repeat: u32,
+    /// Flow worker threads (1: the whole pipeline on one thread).
+    pub threads: usize,
     /// Median packets per second over the runs.
     pub packets_per_second: f64,
     /// Median gigabits per second (wire bytes).
@@ -100,6 +102,7 @@ pub fn run(
         wire_bytes,
         flows,
         repeat: repeat.max(1),
+        threads: threads.max(1),
         packets_per_second: packets as f64 / median,
         gbit_per_second: wire_bytes as f64 * 8.0 / median / 1e9,
         flows_per_second: flows as f64 / median,

@@ -535,13 +535,14 @@ fn bench(args: BenchArgs) -> Result<u8, Failure> {
     } else {
         writeln!(
             out,
-            "{} packets, {} flows, {} on the wire; {} runs\n\
+            "{} packets, {} flows, {} on the wire; {} runs, {} flow thread(s)\n\
              median: {:.0} packets/s, {:.2} Gbit/s, {:.0} flows/s, {:.1} ns/packet (fastest {:.1}, slowest {:.1})\n\
              flow table: peak {} flows, {} bytes allocated ({:.0} bytes per flow)",
             report.packets,
             report.flows,
             text::human_bytes(report.wire_bytes),
             report.repeat,
+            report.threads,
             report.packets_per_second,
             report.gbit_per_second,
             report.flows_per_second,

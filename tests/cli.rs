@@ -416,24 +416,29 @@ fn syn_scan_attempts_are_unanswered_or_rejected_not_answered() {
 
 #[test]
 fn bench_reports_documented_fields() {
-    let out = rdsflows(&[
-        "bench",
-        "--repeat",
-        "2",
-        "--json",
-        sample().to_str().unwrap(),
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = stdout_json(&out);
-    assert_eq!(report["packets"], 4086);
-    assert_eq!(report["flows"], 85);
-    assert_eq!(report["repeat"], 2);
-    assert_eq!(report["run_seconds"].as_array().unwrap().len(), 2);
-    assert!(report["packets_per_second"].as_f64().unwrap() > 0.0);
-    assert!(report["flow_table_bytes_per_flow"].as_f64().unwrap() > 0.0);
+    for threads in ["1", "2"] {
+        let out = rdsflows(&[
+            "bench",
+            "--repeat",
+            "2",
+            "--threads",
+            threads,
+            "--json",
+            sample().to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = stdout_json(&out);
+        assert_eq!(report["packets"], 4086);
+        assert_eq!(report["flows"], 85);
+        assert_eq!(report["repeat"], 2);
+        assert_eq!(report["threads"].to_string(), threads);
+        assert_eq!(report["run_seconds"].as_array().unwrap().len(), 2);
+        assert!(report["packets_per_second"].as_f64().unwrap() > 0.0);
+        assert!(report["flow_table_bytes_per_flow"].as_f64().unwrap() > 0.0);
+    }
 }
