@@ -462,11 +462,13 @@ impl FlowTable {
         let id = self.find(self.hasher.hash_one(key), &key);
         match id.and_then(|id| self.flows.get_mut(id)) {
             Some(flow) => {
-                flow.icmp_reject.get_or_insert(IcmpReject {
-                    code: message.code,
-                    v6: message.v6,
-                    from,
-                });
+                if flow.icmp_reject.is_none() {
+                    flow.icmp_reject = Some(Box::new(IcmpReject {
+                        code: message.code,
+                        v6: message.v6,
+                        from,
+                    }));
+                }
                 self.stats.icmp_errors_tied += 1;
             }
             None => self.stats.icmp_errors_untied += 1,

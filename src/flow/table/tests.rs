@@ -106,7 +106,7 @@ fn handshake_data_and_close_is_one_sf_flow() {
     let f = &flows[0].0;
     assert_eq!(f.server(), (IpAddr::from(SERVER), 3389));
     assert_eq!(f.conn_state(), ConnState::SF);
-    assert_eq!(f.history.as_str(), "ShADdFf");
+    assert_eq!(f.history.text().as_str(), "ShADdFf");
     assert_eq!((f.to_server().packets, f.to_client().packets), (5, 3));
     assert_eq!(
         (f.to_server().payload_bytes, f.to_client().payload_bytes),
@@ -157,7 +157,7 @@ fn midstream_reply_from_service_port_is_flipped() {
     let f = &flows[0].0;
     assert!(f.flipped);
     assert_eq!(f.server().1, 3389);
-    assert!(f.history.as_str().starts_with('^'));
+    assert!(f.history.text().as_str().starts_with('^'));
 }
 
 #[test]
@@ -259,7 +259,7 @@ fn icmp_unreachable_rejects_the_quoted_flow() {
     t.finish();
     let flows: Vec<_> = t.drain_ended().collect();
     assert_eq!(flows[0].0.outcome(), Outcome::Rejected);
-    assert_eq!(flows[0].0.icmp_reject.map(|r| r.code), Some(3));
+    assert_eq!(flows[0].0.icmp_reject.as_ref().map(|r| r.code), Some(3));
     assert_eq!(t.stats().icmp_errors_tied, 1);
 }
 
