@@ -321,6 +321,38 @@ fn cap_evicts_least_recent_and_counts() {
 }
 
 proptest! {
+    /// The index and the slab agree through evictions, port reuse and slot reuse: every live
+    /// flow is found by its key, no ended one is, and the slab never holds more slots than the
+    /// cap (issue 6: peak memory bounded by `--max-flows`).
+    #[test]
+    fn index_finds_exactly_the_live_flows(
+        packets in proptest::collection::vec((0u16..24, 0u32..200_000), 1..300),
+        cap in 1usize..12,
+    ) {
+        let config = FlowTableConfig { max_flows: cap, ..FlowTableConfig::default() };
+        let mut t = FlowTable::new(config, ServicePorts::default());
+        let mut now = 0i64;
+        for (sport, gap_ms) in packets {
+            now += i64::from(gap_ms) * 1_000_000;
+            let p = udp(CLIENT, 40000 + sport, SERVER, 53);
+            let update = t.update(Timestamp::from_nanos(now), PacketPos::default(), &p);
+            prop_assert!(update.is_some());
+            t.drain_ended().for_each(drop);
+            let mut found = 0;
+            for port in 0u16..24 {
+                let (key, _) = FlowKey::new(
+                    IpAddr::from(CLIENT), 40000 + port, IpAddr::from(SERVER), 53, protocol::UDP,
+                );
+                if let Some(flow) = t.get(&key) {
+                    prop_assert_eq!(flow.key, key);
+                    found += 1;
+                }
+            }
+            prop_assert_eq!(found, t.len());
+            prop_assert!(t.flows.slots() <= cap);
+        }
+    }
+
     /// Every packet counted toward a flow comes out in exactly one ended record, whatever the
     /// timing, the cap and the port mix.
     #[test]
