@@ -178,9 +178,13 @@ impl<T> Slab<T> {
             })
     }
 
-    /// Bytes allocated: every chunk's capacity and the chunk list itself.
+    /// Bytes allocated: every chunk's capacity and the chunk list itself. O(1): the table asks
+    /// on every new flow, and every chunk after the first has exactly `CHUNK_SLOTS` slots.
     pub(super) fn allocation_size(&self) -> usize {
-        let slots: usize = self.chunks.iter().map(Vec::capacity).sum();
+        let slots = match self.chunks.split_first() {
+            Some((first, rest)) => first.capacity() + rest.len() * CHUNK_SLOTS,
+            None => 0,
+        };
         slots * size_of::<Slot<T>>() + self.chunks.capacity() * size_of::<Vec<Slot<T>>>()
     }
 }
@@ -219,6 +223,12 @@ mod tests {
         let slot = size_of::<Slot<usize>>();
         let list = slab.chunks.capacity() * size_of::<Vec<Slot<usize>>>();
         assert_eq!(slab.allocation_size(), 2 * CHUNK_SLOTS * slot + list);
+        let counted: usize = slab.chunks.iter().map(Vec::capacity).sum();
+        assert_eq!(
+            counted,
+            2 * CHUNK_SLOTS,
+            "the O(1) count is the real capacity"
+        );
         let last = u32::try_from(CHUNK_SLOTS).unwrap();
         assert_eq!(slab.get(last), Some(&CHUNK_SLOTS));
         assert_eq!(slab.get_mut(last + 1), None);

@@ -597,7 +597,7 @@ impl FlowTable {
         self.scratch.extend(
             self.flows
                 .iter()
-                .filter(|(id, _)| *id as usize % stride == 0)
+                .filter(|(id, _)| (*id as usize).is_multiple_of(stride))
                 .take(EVICTION_SAMPLE)
                 .map(|(_, f)| f.last_seen),
         );
