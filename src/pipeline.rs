@@ -57,7 +57,7 @@ struct ServicesSeen {
 impl ServicesSeen {
     fn note(&mut self, service: Option<ServiceId>) {
         let Some(id) = service else { return };
-        let index = usize::from(id.0);
+        let index = usize::from(id.index());
         if self.seen.len() <= index {
             self.seen.resize(index + 1, false);
         }
