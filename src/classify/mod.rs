@@ -187,7 +187,7 @@ impl Classifier {
                     services.len() - 1
                 }
             };
-            let service_id = ServiceId(u16::try_from(id).unwrap_or(u16::MAX));
+            let service_id = ServiceId::from_index(id);
             if let Some(service) = services.get_mut(id) {
                 service.rules.push(index);
                 service.needs_rpc_evidence |= rule.needs_evidence == Some(Evidence::Rpc);
@@ -247,7 +247,7 @@ impl Classifier {
         else {
             return false;
         };
-        let id = ServiceId(u16::try_from(index).unwrap_or(u16::MAX));
+        let id = ServiceId::from_index(index);
         let slot = match transport {
             Transport::Tcp => self.tcp_ports.get_mut(usize::from(port)),
             Transport::Udp => self.udp_ports.get_mut(usize::from(port)),
@@ -282,7 +282,7 @@ impl Classifier {
 
     /// A service by id.
     pub fn service(&self, id: ServiceId) -> Option<&Service> {
-        self.services.get(usize::from(id.0))
+        self.services.get(usize::from(id.index()))
     }
 
     /// The server ports the map lists, so the flow table can orient midstream flows.
@@ -567,8 +567,8 @@ impl Classifier {
         self.services
             .iter()
             .position(|s| s.name == name && s.transport == transport)
-            .and_then(|i| u16::try_from(i).ok())
-            .map(ServiceId)
+            .filter(|&i| i < usize::from(u16::MAX))
+            .map(ServiceId::from_index)
     }
 
     /// The RDS service the payload found, regardless of the port. RDP and RDP-UDP count when

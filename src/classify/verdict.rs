@@ -3,11 +3,31 @@
 //! closed `Verdict`, `App` and `PayloadVerdict` vocabularies; must not compute anything (that is
 //! `classify`'s job).
 
+use std::num::NonZeroU16;
+
 use serde::Serialize;
 
 /// Index of a service in the loaded signature set (`Classifier::service_name`).
+///
+/// Held as the index plus one in a `NonZeroU16`, so that `Option<ServiceId>` takes two bytes,
+/// not four: every flow record holds two of them (issue 6: records small enough for a million
+/// flows). Ids order as their indexes do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServiceId(pub u16);
+pub struct ServiceId(NonZeroU16);
+
+impl ServiceId {
+    /// The id of the service at `index`, saturating at the last id a `u16` holds (a signature
+    /// set has a few dozen services).
+    pub fn from_index(index: usize) -> Self {
+        let biased = u16::try_from(index).map_or(u16::MAX, |i| i.saturating_add(1));
+        Self(NonZeroU16::new(biased).unwrap_or(NonZeroU16::MAX))
+    }
+
+    /// The service's index in the signature set.
+    pub fn index(self) -> u16 {
+        self.0.get() - 1
+    }
+}
 
 /// How sure rdsflows is that a flow is the RDS service it names (rusticata's graded probe result).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -181,5 +201,19 @@ impl FlowClass {
             [Some(c), _] => Some(c),
             [None, s] => s,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ids_keep_their_index_and_order_in_two_bytes() {
+        assert_eq!(ServiceId::from_index(0).index(), 0);
+        assert_eq!(ServiceId::from_index(41).index(), 41);
+        assert!(ServiceId::from_index(3) < ServiceId::from_index(4));
+        assert_eq!(ServiceId::from_index(usize::MAX).index(), u16::MAX - 1);
+        assert_eq!(size_of::<Option<ServiceId>>(), 2);
     }
 }

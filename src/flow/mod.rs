@@ -4,6 +4,7 @@
 
 pub mod key;
 pub mod record;
+mod slab;
 pub mod state;
 pub mod table;
 

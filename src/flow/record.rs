@@ -45,8 +45,11 @@ pub struct DirStats {
     pub payload_bytes: u64,
     /// OR of every TCP flag byte sent.
     pub tcp_flags: u8,
+    /// True once `next_seq` holds a sequence number. A flag beside a bare `u32` rather than an
+    /// `Option<u32>`, whose tag takes four bytes: 40 bytes per direction instead of 48 (issue 6).
+    has_next_seq: bool,
     /// One past the highest TCP sequence number seen with data (for retransmission detection).
-    next_seq: Option<u32>,
+    next_seq: u32,
     retransmits: u32,
     zero_windows: u32,
 }
@@ -181,8 +184,9 @@ pub struct FlowRecord {
     pub syn_retries: u32,
     /// The originator's initial sequence number, when a SYN was seen.
     pub client_isn: Option<u32>,
-    /// An ICMP error that refused this flow.
-    pub icmp_reject: Option<IcmpReject>,
+    /// An ICMP error that refused this flow. Boxed: few flows have one, and inline it would
+    /// add 11 bytes to every record (issue 6); the box is allocated once, for the first error.
+    pub icmp_reject: Option<Box<IcmpReject>>,
     /// For ICMP flows: the originator's message type (reported as `id.orig_p`, as Zeek does).
     pub icmp_type: Option<u8>,
     /// What the classifier concluded.
@@ -311,7 +315,7 @@ impl FlowRecord {
                 self.tcp_states[1],
                 self.dirs[0].payload_bytes,
                 self.dirs[1].payload_bytes,
-                self.history.as_str(),
+                self.history.text().as_str(),
             ),
             _ => state::udp_conn_state(self.dirs[0].packets > 0, self.dirs[1].packets > 0),
         }
@@ -397,15 +401,15 @@ impl FlowRecord {
         if segment.payload_len > 0 {
             let end = segment.seq.wrapping_add(segment.payload_len);
             let stats = &mut self.dirs[dir.index()];
-            match stats.next_seq {
-                // RFC 1982-style serial comparison: data ending at or before what was already
-                // seen is a retransmission.
-                Some(next) if (next.wrapping_sub(end) as i32) >= 0 => {
-                    stats.retransmits += 1;
-                    let n = stats.retransmits;
-                    self.history.counted(letter(b't'), n);
-                }
-                _ => stats.next_seq = Some(end),
+            // RFC 1982-style serial comparison: data ending at or before what was already seen
+            // is a retransmission.
+            if stats.has_next_seq && (stats.next_seq.wrapping_sub(end) as i32) >= 0 {
+                stats.retransmits += 1;
+                let n = stats.retransmits;
+                self.history.counted(letter(b't'), n);
+            } else {
+                stats.next_seq = end;
+                stats.has_next_seq = true;
             }
         }
 
@@ -419,5 +423,18 @@ impl FlowRecord {
     /// Retransmitted data segments per direction.
     pub fn retransmits(&self) -> [u32; 2] {
         [self.dirs[0].retransmits, self.dirs[1].retransmits]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 6: the flow table's memory is mostly records (a million flows, 216 MB of them). A
+    /// field added to the record should be a deliberate choice, so this fails when it grows.
+    #[test]
+    fn flow_record_stays_small() {
+        assert_eq!(size_of::<DirStats>(), 40);
+        assert_eq!(size_of::<FlowRecord>(), 216);
     }
 }

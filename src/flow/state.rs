@@ -98,17 +98,29 @@ impl ConnState {
 /// Zeek's history string: one letter per event kind and direction (upper case = originator),
 /// in order of first occurrence; retransmissions (`t`) and zero windows (`w`) repeat at 1, 10
 /// and 100 occurrences. Kept inline: no allocation per flow.
+///
+/// Stored as 5-bit letter codes (18 bytes, not 24 letters plus counters in 32): every flow
+/// carries one, and issue 6 wants records small. [`Self::text`] spells it out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct History {
-    letters: [u8; Self::CAP],
+    /// Letter `i` is code `(word >> 5 * i) & 31` of the little-endian 120-bit word; 0 = none.
+    codes: [u8; 15],
     len: u8,
-    seen: u32,
+    /// Letters already recorded by [`Self::once`], one bit each (see `bit`).
+    seen: u16,
 }
+
+/// The letters a history can hold, by code minus one: Zeek's history letters in both cases, the
+/// flipped-direction mark, and `?` for any other letter (none is recorded today).
+const HISTORY_LETTERS: &[u8; 28] = b"shadfrcgtwiqxSHADFRCGTWIQX^?";
 
 impl History {
     const CAP: usize = 24;
+    const BITS: usize = 5;
 
-    fn bit(letter: u8) -> u32 {
+    /// The `seen` bit of a letter recorded once: 7 event kinds per direction, `^`, and one
+    /// shared bit for anything else.
+    fn bit(letter: u8) -> u16 {
         let index = match letter.to_ascii_lowercase() {
             b's' => 0,
             b'h' => 1,
@@ -117,13 +129,13 @@ impl History {
             b'f' => 4,
             b'r' => 5,
             b'q' => 6,
-            b'^' => 7,
-            _ => 8,
+            b'^' => return 1 << 14,
+            _ => return 1 << 15,
         };
         if letter.is_ascii_uppercase() {
             1 << index
         } else {
-            1 << (index + 10)
+            1 << (index + 7)
         }
     }
 
@@ -143,13 +155,63 @@ impl History {
         }
     }
 
-    fn push(&mut self, letter: u8) {
-        if let Some(slot) = self.letters.get_mut(usize::from(self.len)) {
-            *slot = letter;
-            self.len += 1;
+    fn word(&self) -> u128 {
+        let mut bytes = [0u8; 16];
+        for (byte, code) in bytes.iter_mut().zip(self.codes) {
+            *byte = code;
         }
+        u128::from_le_bytes(bytes)
     }
 
+    fn push(&mut self, letter: u8) {
+        let index = usize::from(self.len);
+        if index >= Self::CAP {
+            return;
+        }
+        let code = HISTORY_LETTERS
+            .iter()
+            .position(|l| *l == letter)
+            .unwrap_or(HISTORY_LETTERS.len() - 1)
+            + 1;
+        let word = self.word() | (code as u128) << (Self::BITS * index);
+        for (slot, byte) in self.codes.iter_mut().zip(word.to_le_bytes()) {
+            *slot = byte;
+        }
+        self.len += 1;
+    }
+
+    /// The history spelled out.
+    pub fn text(&self) -> HistoryText {
+        let word = self.word();
+        let mut text = HistoryText {
+            letters: [0; Self::CAP],
+            len: self.len,
+        };
+        for (i, slot) in text
+            .letters
+            .iter_mut()
+            .take(usize::from(self.len))
+            .enumerate()
+        {
+            let code = ((word >> (Self::BITS * i)) & 31) as usize;
+            *slot = code
+                .checked_sub(1)
+                .and_then(|c| HISTORY_LETTERS.get(c))
+                .copied()
+                .unwrap_or(b'?');
+        }
+        text
+    }
+}
+
+/// A [`History`] spelled out: Zeek's history letters, at most 24.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryText {
+    letters: [u8; History::CAP],
+    len: u8,
+}
+
+impl HistoryText {
     /// The history as text.
     pub fn as_str(&self) -> &str {
         let letters = self
@@ -157,6 +219,12 @@ impl History {
             .get(..usize::from(self.len))
             .unwrap_or_default();
         std::str::from_utf8(letters).unwrap_or_default()
+    }
+}
+
+impl Serialize for HistoryText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -340,7 +408,25 @@ mod tests {
         for n in 1..=12 {
             h.counted(b'T', n);
         }
-        assert_eq!(h.as_str(), "ShATT");
+        assert_eq!(h.text().as_str(), "ShATT");
+    }
+
+    #[test]
+    fn history_holds_every_letter_and_stops_at_its_capacity() {
+        let mut h = History::default();
+        h.once(b'^');
+        let letters = b"ShADFRQHsadfrq";
+        for letter in letters {
+            h.once(*letter);
+        }
+        for n in 1..=100 {
+            for letter in [b'T', b't', b'W', b'w'] {
+                h.counted(letter, n);
+            }
+        }
+        // 15 once-letters, then the counted ones until 24.
+        assert_eq!(h.text().as_str(), "^ShADFRQHsadfrqTtWwTtWwT");
+        assert_eq!(size_of::<History>(), 18);
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! fragment attribution and tying ICMP errors to the flow they quote. Must not read the clock,
 //! look at payload bytes, or decide services (it hands the payload to the caller, who classifies).
 
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashTable};
 /// SipHash-1-3 with per-process random keys (std's `RandomState`): attacker-chosen addresses and
 /// ports cannot be aimed at one bucket chain, which a fixed or weakly keyed hash would allow on
 /// live traffic (hashbrown's default foldhash calls itself only "minimally DoS-resistant").
@@ -13,6 +14,7 @@ type KeyedHasher = std::collections::hash_map::RandomState;
 
 use super::key::{protocol, FlowKey, Side};
 use super::record::{Direction, EndReason, FlowRecord, IcmpReject};
+use super::slab::{Slab, MAX_SLOTS};
 use crate::capture::PacketPos;
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::decode::{IcmpMessage, IpPacket, Transport};
@@ -108,7 +110,8 @@ pub struct TableStats {
     pub icmp_errors_tied: u64,
     /// ICMP unreachable errors whose flow was not in the table.
     pub icmp_errors_untied: u64,
-    /// The most memory the flow table's hash map held at once, in bytes.
+    /// The most memory the flow table held at once, in bytes: the record slab's chunks plus the
+    /// key index (buckets and control bytes), as allocated (capacity, not just what is used).
     pub peak_table_bytes: u64,
 }
 
@@ -145,11 +148,18 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 const IDLE_SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The flow table.
+///
+/// Records live in a slab of fixed-size chunks, found through a hash index of `u32` slot ids
+/// keyed by the record's `FlowKey` (issue 6: a hash map of whole records kept, at a million flows,
+/// two million slots of ~300 bytes, most of them empty; an empty index slot costs 5 bytes).
 #[derive(Debug)]
 pub struct FlowTable {
     config: FlowTableConfig,
     ports: ServicePorts,
-    flows: HashMap<FlowKey, FlowRecord, KeyedHasher>,
+    flows: Slab<FlowRecord>,
+    /// Slot ids in `flows`, hashed by their record's key with `hasher`.
+    index: HashTable<u32>,
+    hasher: KeyedHasher,
     fragments: HashMap<FragmentKey, (FlowKey, Side, Timestamp), KeyedHasher>,
     ended: Vec<(FlowRecord, EndReason)>,
     stats: TableStats,
@@ -164,11 +174,14 @@ impl FlowTable {
     pub fn new(config: FlowTableConfig, ports: ServicePorts) -> Self {
         Self {
             config: FlowTableConfig {
-                max_flows: config.max_flows.max(1),
+                // Slot ids are `u32`: a cap beyond that could not be held in memory anyway.
+                max_flows: config.max_flows.clamp(1, MAX_SLOTS),
                 ..config
             },
             ports,
-            flows: HashMap::with_hasher(KeyedHasher::new()),
+            flows: Slab::new(),
+            index: HashTable::new(),
+            hasher: KeyedHasher::new(),
             fragments: HashMap::with_hasher(KeyedHasher::new()),
             ended: Vec::new(),
             stats: TableStats::default(),
@@ -196,12 +209,36 @@ impl FlowTable {
 
     /// True when no flow is live.
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.flows.len() == 0
     }
 
     /// A live flow by key.
     pub fn get(&self, key: &FlowKey) -> Option<&FlowRecord> {
-        self.flows.get(key)
+        let id = self.find(self.hasher.hash_one(key), key)?;
+        self.flows.get(id)
+    }
+
+    /// The slot id of the live flow `key`, whose hash is `hash`.
+    fn find(&self, hash: u64, key: &FlowKey) -> Option<u32> {
+        let flows = &self.flows;
+        self.index
+            .find(hash, |&id| flows.get(id).is_some_and(|f| f.key == *key))
+            .copied()
+    }
+
+    /// Takes the live flow in slot `id` out of the slab and the index.
+    fn take(&mut self, id: u32) -> Option<FlowRecord> {
+        let record = self.flows.remove(id)?;
+        let hash = self.hasher.hash_one(record.key);
+        if let Ok(entry) = self.index.find_entry(hash, |&other| other == id) {
+            entry.remove();
+        }
+        Some(record)
+    }
+
+    /// Memory held by the slab and the index now, in bytes.
+    fn allocation_size(&self) -> usize {
+        self.flows.allocation_size() + self.index.allocation_size()
     }
 
     /// The capture clock: the latest packet time seen (or given to [`Self::advance`]).
@@ -245,7 +282,8 @@ impl FlowTable {
     pub fn finish(&mut self) {
         self.sweep();
         let start = self.ended.len();
-        for (_, record) in self.flows.drain() {
+        self.index.clear();
+        for record in self.flows.drain() {
             self.ended.push((record, EndReason::EndOfInput));
             self.stats.ended[reason_index(EndReason::EndOfInput)] += 1;
         }
@@ -308,35 +346,51 @@ impl FlowTable {
             self.remember_fragment(ip, fragment.id, key, side, ts);
         }
 
-        // Does the packet continue the live flow, or end it and start a new one?
-        if let Some(existing) = self.flows.get(&key) {
-            if let Some(reason) = self.ends_before(existing, side, ip) {
-                if let Some(old) = self.flows.remove(&key) {
-                    self.end(old, reason);
+        // Does the packet continue the live flow, or end it and start a new one? One hash and,
+        // for a packet of a live flow (nearly all), one probe.
+        let hash = self.hasher.hash_one(key);
+        let mut live = None;
+        if let Some(id) = self.find(hash, &key) {
+            let existing = self.flows.get(id)?;
+            match self.ends_before(existing, side, ip) {
+                Some(reason) => {
+                    if let Some(old) = self.take(id) {
+                        self.end(old, reason);
+                    }
                 }
+                None => live = Some(id),
             }
         }
-        let is_new = !self.flows.contains_key(&key);
-        if is_new {
-            self.make_room();
-            let (client_side, flipped) = self.orient(side, ip, src_port, dst_port, proto);
-            let mut record = FlowRecord::new(key, client_side, flipped, ts, pos);
-            if let Transport::Icmp(m) = ip.transport {
-                record.icmp_type = Some(if flipped {
-                    echo_request_type(m.v6)
-                } else {
-                    m.icmp_type
+        let is_new = live.is_none();
+        let id = match live {
+            Some(id) => id,
+            None => {
+                self.make_room();
+                let (client_side, flipped) = self.orient(side, ip, src_port, dst_port, proto);
+                let mut record = FlowRecord::new(key, client_side, flipped, ts, pos);
+                if let Transport::Icmp(m) = ip.transport {
+                    record.icmp_type = Some(if flipped {
+                        echo_request_type(m.v6)
+                    } else {
+                        m.icmp_type
+                    });
+                }
+                // Cannot fail: `make_room` keeps live flows below `max_flows` <= `MAX_SLOTS`.
+                let id = self.flows.insert(record).ok()?;
+                let (flows, hasher) = (&self.flows, &self.hasher);
+                self.index.insert_unique(hash, id, |&other| {
+                    flows.get(other).map_or(0, |f| hasher.hash_one(f.key))
                 });
+                self.stats.created += 1;
+                self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+                self.stats.peak_table_bytes = self
+                    .stats
+                    .peak_table_bytes
+                    .max(self.allocation_size() as u64);
+                id
             }
-            self.flows.insert(key, record);
-            self.stats.created += 1;
-            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
-            self.stats.peak_table_bytes = self
-                .stats
-                .peak_table_bytes
-                .max(self.flows.allocation_size() as u64);
-        }
-        let flow = self.flows.get_mut(&key)?;
+        };
+        let flow = self.flows.get_mut(id)?;
         let dir = flow.direction(side);
         flow.count(dir, ts, ip.ip_len, payload_len);
         if let Transport::Tcp(seg) = &ip.transport {
@@ -415,13 +469,16 @@ impl FlowTable {
             return;
         };
         let (key, _) = FlowKey::new(q.src, q.src_port, q.dst, q.dst_port, q.protocol);
-        match self.flows.get_mut(&key) {
+        let id = self.find(self.hasher.hash_one(key), &key);
+        match id.and_then(|id| self.flows.get_mut(id)) {
             Some(flow) => {
-                flow.icmp_reject.get_or_insert(IcmpReject {
-                    code: message.code,
-                    v6: message.v6,
-                    from,
-                });
+                if flow.icmp_reject.is_none() {
+                    flow.icmp_reject = Some(Box::new(IcmpReject {
+                        code: message.code,
+                        v6: message.v6,
+                        from,
+                    }));
+                }
                 self.stats.icmp_errors_tied += 1;
             }
             None => self.stats.icmp_errors_untied += 1,
@@ -476,7 +533,8 @@ impl FlowTable {
             self.stats.fragments_orphaned += 1;
             return None;
         };
-        let Some(flow) = self.flows.get_mut(&key) else {
+        let id = self.find(self.hasher.hash_one(key), &key);
+        let Some(flow) = id.and_then(|id| self.flows.get_mut(id)) else {
             self.stats.fragments_orphaned += 1;
             return None;
         };
@@ -512,13 +570,14 @@ impl FlowTable {
         let now = self.now;
         let start = self.ended.len();
         let config = self.config;
-        let expired = self
-            .flows
-            .extract_if(|_, flow| expiry(&config, now, flow).is_some());
-        for (_, flow) in expired {
-            let reason = expiry(&config, now, &flow).unwrap_or(EndReason::Idle);
-            self.stats.ended[reason_index(reason)] += 1;
-            self.ended.push((flow, reason));
+        // A walk of the slab in id order: sequential memory, unlike a walk of the index.
+        for id in slot_ids(&self.flows) {
+            let reason = self.flows.get(id).and_then(|f| expiry(&config, now, f));
+            if let Some(reason) = reason {
+                if let Some(flow) = self.take(id) {
+                    self.end(flow, reason);
+                }
+            }
         }
         sort_batch(&mut self.ended[start..]);
         self.fragments
@@ -529,21 +588,28 @@ impl FlowTable {
 
     /// Keeps the table under `max_flows` with one walk per batch: flows past their timeout end
     /// as idle or closed, and the least recently active eighth is evicted. The eviction
-    /// threshold is the batch's quantile of a sample of the table (hashbrown iterates in hash
-    /// order, so the first entries are an unbiased sample), so no sort of the whole table is
-    /// needed; a batch therefore costs one O(n) walk paid for by n/8 insertions.
+    /// threshold is the batch's quantile of a sample of the table (every slab slot on a table no
+    /// larger than the sample, else slots at an even stride over the whole slab, so old and
+    /// recent slots are both represented), so no sort of the whole table is needed; a batch
+    /// therefore costs one O(n) walk paid for by n/8 insertions.
     fn make_room(&mut self) {
         if self.flows.len() < self.config.max_flows {
             return;
         }
         let len = self.flows.len();
         let batch = (self.config.max_flows / 8).max(1);
+        let stride = if len <= EVICTION_SAMPLE {
+            1
+        } else {
+            (self.flows.slots() / EVICTION_SAMPLE).max(1)
+        };
         self.scratch.clear();
         self.scratch.extend(
             self.flows
-                .values()
+                .iter()
+                .filter(|(id, _)| (*id as usize).is_multiple_of(stride))
                 .take(EVICTION_SAMPLE)
-                .map(|f| f.last_seen),
+                .map(|(_, f)| f.last_seen),
         );
         // The batch-th smallest of the sample, scaled: on a table no larger than the sample this
         // is exactly the batch oldest flows.
@@ -556,18 +622,21 @@ impl FlowTable {
         let (now, config) = (self.now, self.config);
         let start = self.ended.len();
         let mut taken = 0;
-        let victims = self.flows.extract_if(|_, flow| {
-            if expiry(&config, now, flow).is_some() {
-                return true;
+        for id in slot_ids(&self.flows) {
+            let Some(flow) = self.flows.get(id) else {
+                continue;
+            };
+            let reason = match expiry(&config, now, flow) {
+                Some(reason) => reason,
+                None if taken < batch && flow.last_seen <= threshold => {
+                    taken += 1;
+                    EndReason::Evicted
+                }
+                None => continue,
+            };
+            if let Some(flow) = self.take(id) {
+                self.end(flow, reason);
             }
-            let take = taken < batch && flow.last_seen <= threshold;
-            taken += usize::from(take);
-            take
-        });
-        for (_, flow) in victims {
-            let reason = expiry(&config, now, &flow).unwrap_or(EndReason::Evicted);
-            self.stats.ended[reason_index(reason)] += 1;
-            self.ended.push((flow, reason));
         }
         sort_batch(&mut self.ended[start..]);
     }
@@ -575,6 +644,11 @@ impl FlowTable {
 
 /// Entries sampled to estimate the eviction threshold.
 const EVICTION_SAMPLE: usize = 4096;
+
+/// Every slot id of the slab, live or free (a range: the walk may take flows out as it goes).
+fn slot_ids(flows: &Slab<FlowRecord>) -> std::ops::Range<u32> {
+    0..u32::try_from(flows.slots()).unwrap_or(u32::MAX)
+}
 
 /// Why a flow has timed out at capture time `now`, if it has.
 fn expiry(config: &FlowTableConfig, now: Timestamp, flow: &FlowRecord) -> Option<EndReason> {
@@ -622,8 +696,8 @@ fn reason_index(reason: EndReason) -> usize {
         .unwrap_or(0)
 }
 
-/// Orders a batch of ended flows by first packet, then key: the hash map's iteration order must
-/// never leak into the output.
+/// Orders a batch of ended flows by first packet, then key: the order of the table's walk (slab
+/// slots, reused as flows end) must never leak into the output.
 fn sort_batch(batch: &mut [(FlowRecord, EndReason)]) {
     batch.sort_unstable_by_key(|(a, _)| (a.first_seen, a.key));
 }

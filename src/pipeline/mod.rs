@@ -65,7 +65,7 @@ impl ServicesSeen {
     /// Remembers a service; true when it is new.
     fn note(&mut self, service: Option<ServiceId>) -> bool {
         let Some(id) = service else { return false };
-        let index = usize::from(id.0);
+        let index = usize::from(id.index());
         if self.seen.len() <= index {
             self.seen.resize(index + 1, false);
         }

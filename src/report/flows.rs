@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::classify::details::FlowDetails;
 use crate::classify::Classifier;
 use crate::flow::record::IcmpReject;
+use crate::flow::state::HistoryText;
 use crate::flow::{EndReason, FlowRecord};
 use crate::report::protocol_name;
 
@@ -33,7 +34,7 @@ struct FlowLine<'a> {
     orig_bytes: u64,
     resp_bytes: u64,
     conn_state: &'static str,
-    history: &'a str,
+    history: HistoryText,
     orig_pkts: u64,
     orig_ip_bytes: u64,
     resp_pkts: u64,
@@ -100,7 +101,7 @@ pub fn write_flow<W: Write + ?Sized>(
         orig_bytes: flow.to_server().payload_bytes,
         resp_bytes: flow.to_client().payload_bytes,
         conn_state: flow.conn_state().as_str(),
-        history: flow.history.as_str(),
+        history: flow.history.text(),
         orig_pkts: flow.to_server().packets,
         orig_ip_bytes: flow.to_server().ip_bytes,
         resp_pkts: flow.to_client().packets,
@@ -112,7 +113,7 @@ pub fn write_flow<W: Write + ?Sized>(
         verdict: flow.class.verdict.as_str(),
         outcome: flow.outcome().as_str(),
         syn_retries: flow.syn_retries,
-        icmp_reject: flow.icmp_reject,
+        icmp_reject: flow.icmp_reject.as_deref().copied(),
         end_reason: reason,
         last_ts: flow.last_seen.as_secs_f64(),
         first_packet: FirstPacket {

@@ -683,10 +683,11 @@ const MAX_DISTINCT_HOSTS: usize = 65_536;
 impl SummaryBuilder {
     /// Adds an ended flow.
     pub fn add(&mut self, flow: &FlowRecord, classifier: &Classifier) {
-        let service = flow
-            .class
-            .service
-            .and_then(|id| classifier.service(id).map(|s| (id.0, s.name.as_str())));
+        let service = flow.class.service.and_then(|id| {
+            classifier
+                .service(id)
+                .map(|s| (id.index(), s.name.as_str()))
+        });
         self.observed.add(flow, service);
         self.candidates.add(flow, service.map(|(_, name)| name));
         self.totals.flows += 1;
@@ -711,12 +712,15 @@ impl SummaryBuilder {
             }
             return;
         };
-        self.timeline
-            .add(id.0, flow.first_seen, flow.outcome() != Outcome::Answered);
+        self.timeline.add(
+            id.index(),
+            flow.first_seen,
+            flow.outcome() != Outcome::Answered,
+        );
         self.totals.rds_flows += 1;
         self.totals.rds_packets += flow.packets();
         self.totals.rds_bytes += flow.ip_bytes();
-        let index = usize::from(id.0);
+        let index = usize::from(id.index());
         if self.services.len() <= index {
             self.services.resize_with(index + 1, ServiceAgg::default);
         }

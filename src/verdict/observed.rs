@@ -71,7 +71,7 @@ impl ObservedEdge {
             Outcome::Answered => self.answered += 1,
             Outcome::Rejected if flow.icmp_reject.is_some() && flow.to_client().packets == 0 => {
                 self.icmp_rejected += 1;
-                self.icmp_from = self.icmp_from.or(flow.icmp_reject.map(|r| r.from));
+                self.icmp_from = self.icmp_from.or(flow.icmp_reject.as_ref().map(|r| r.from));
             }
             Outcome::Rejected => self.rejected += 1,
             Outcome::Unanswered => self.unanswered += 1,
