@@ -4,9 +4,13 @@
 //! (web, NTP, syslog, scans), some connections rejected and some unanswered, of a requested size.
 //!
 //! Owns the mix and the streaming loop. Conversations are built with [`Synth`] in time-disjoint
-//! chunks (every packet of a chunk comes after every packet of the chunk before), each framed,
-//! written and dropped before the next is built: memory stays that of one chunk whatever
-//! `--packets` says. Must not read the clock or the OS's randomness: the seed decides every byte.
+//! chunks of `--concurrent` flows (every packet of a chunk comes after every packet of the chunk
+//! before, and a quiet gap longer than every default idle timeout separates them), so a flow
+//! table with default timeouts holds about `--concurrent` flows at its peak, no more. A chunk's
+//! flows start in consecutive slices of its start window; after each slice the frames earlier
+//! than the next slice are written and dropped, so memory stays that of the conversations in
+//! progress, a few thousand, whatever `--packets` and `--concurrent` say (a million concurrent
+//! flows included). Must not read the clock or the OS's randomness: the seed decides every byte.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -23,8 +27,22 @@ use crate::time::{Duration, Timestamp};
 const T0_SECS: i64 = 1_793_606_400;
 /// The Kerberos realm of the benchmark deployment.
 const REALM: &str = "CONTOSO.EXAMPLE";
-/// Flows started per chunk: about the number alive at once in the capture.
+/// Flows per chunk: the number alive at once in a flow table with default timeouts.
 pub const DEFAULT_CONCURRENT: u64 = 256;
+/// Flows started per slice of a chunk's start window; the frames are written after each slice.
+const SLICE_FLOWS: u64 = 4_096;
+/// The longest start window of a chunk. Shorter than the 30 s a closed TCP flow lingers in a
+/// table with default timeouts, so every flow of a chunk is in the table at the chunk's end.
+const MAX_WINDOW_NS: i64 = 20_000_000_000;
+/// Quiet time between chunks: longer than the longest default idle timeout (TCP, 15 minutes,
+/// which the connections this mix leaves open run into), so the flows of one chunk have all
+/// expired before the next begins and `--concurrent` is the peak number of flows.
+const CHUNK_GAP_NS: i64 = 16 * 60 * 1_000_000_000;
+/// Flows per server: beyond this many concurrent flows the deployment grows (more session
+/// hosts, brokers and gateways), as a real farm would; it also keeps the ephemeral ports a
+/// server uses as a client (LDAP, SMB, the endpoint mapper, RADIUS) from running out (16,384
+/// per host, RFC 6335 6).
+const FLOWS_PER_SCALE: u64 = 131_072;
 /// The dynamic RPC port the session hosts' endpoint mappers hand out (MS KB 929851 range).
 const RPC_DYN_PORT: u16 = 49_670;
 
@@ -35,7 +53,7 @@ pub struct BenchSpec {
     pub packets: u64,
     /// Flows wanted (5-tuples; the result is within a few percent).
     pub flows: u64,
-    /// Flows started together in one chunk (about the concurrent flows of the capture).
+    /// Flows of one chunk: the most alive at once in a table with default timeouts.
     pub concurrent: u64,
     /// The seed: same seed and sizes, same bytes.
     pub seed: u64,
@@ -55,9 +73,10 @@ pub struct BenchWritten {
 /// The servers of the benchmark deployment (contoso.example, as in the scenarios).
 struct Servers {
     dc: [Host; 2],
-    rdgw: Host,
-    rdcb: Host,
-    rdsh: [Host; 8],
+    /// Gateways, brokers and session hosts: 1, 1 and 8 per scale step (see `FLOWS_PER_SCALE`).
+    rdgw: Vec<Host>,
+    rdcb: Vec<Host>,
+    rdsh: Vec<Host>,
     nps: Host,
     files: Host,
     web: [Host; 4],
@@ -73,13 +92,28 @@ fn server(d: u8) -> Host {
     Host::local_windows(v4(10, 1, 0, d), [0x00, 0x15, 0x5D, 0x0A, 0x00, d])
 }
 
+/// A server added when the deployment scales out: 10.1.`subnet`.`d`.
+fn extra_server(subnet: u8, d: u8) -> Host {
+    Host::local_windows(v4(10, 1, subnet, d), [0x00, 0x15, 0x5D, 0x0A, subnet, d])
+}
+
 impl Servers {
-    fn new() -> Self {
+    /// The deployment; `scale` > 1 adds gateways, brokers and session hosts.
+    fn new(scale: u64) -> Self {
+        // At most 31 steps: 248 session hosts still fit one /24.
+        let scale = scale.clamp(1, 31) as u8;
         Self {
             dc: [server(5), server(6)],
-            rdgw: server(10),
-            rdcb: server(12),
-            rdsh: [21, 22, 23, 24, 25, 26, 27, 28].map(server),
+            rdgw: std::iter::once(server(10))
+                .chain((1..scale).map(|n| extra_server(2, n)))
+                .collect(),
+            rdcb: std::iter::once(server(12))
+                .chain((1..scale).map(|n| extra_server(3, n)))
+                .collect(),
+            rdsh: (21..=28)
+                .map(server)
+                .chain((1..=8 * (scale - 1)).map(|n| extra_server(1, n)))
+                .collect(),
             nps: server(15),
             files: server(30),
             web: [
@@ -163,6 +197,16 @@ impl Gen {
         self.s.rng()
     }
 
+    /// An index below `len`; draws from the generator only when there is a choice, so the
+    /// default deployment's bytes do not depend on the scaled-out one.
+    fn choice(&mut self, len: usize) -> usize {
+        if len > 1 {
+            self.rng().range_usize(0, len - 1)
+        } else {
+            0
+        }
+    }
+
     /// An internal client PC: 10.2.0.0/20 (about 4,000 of them).
     fn internal_client(&mut self) -> Host {
         let n = self.rng().range(1, 4_000) as u16;
@@ -218,12 +262,16 @@ impl Gen {
     /// bulk kinds.
     fn flow(&mut self, kind: Kind, rounds: u64, t: Timestamp) {
         let sv = &self.servers;
-        let (rdgw, rdcb, nps, files, syslog, ntp) =
-            (sv.rdgw, sv.rdcb, sv.nps, sv.files, sv.syslog, sv.ntp_ext);
-        let pick_rdsh = self.rng().range_usize(0, 7);
+        let (nps, files, syslog, ntp) = (sv.nps, sv.files, sv.syslog, sv.ntp_ext);
+        let hosts = self.servers.rdsh.len();
+        let pick_rdsh = self.rng().range_usize(0, hosts - 1);
         let rdsh = self.servers.rdsh[pick_rdsh];
         let dc = self.servers.dc[self.rng().range_usize(0, 1)];
         let web = self.servers.web[self.rng().range_usize(0, 3)];
+        let n = self.choice(self.servers.rdgw.len());
+        let rdgw = self.servers.rdgw[n];
+        let n = self.choice(self.servers.rdcb.len());
+        let rdcb = self.servers.rdcb[n];
         match kind {
             Kind::RdpDirect | Kind::RdpBroker => {
                 let client = self.internal_client();
@@ -528,6 +576,7 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
     let bulk_weight: u64 = MIX.iter().filter(|m| m.2).map(|m| m.1).sum();
     let bulk_share = bulk_weight as f64 / total_weight as f64;
     let mut master = Rng::new(spec.seed);
+    let scale = concurrent.div_ceil(FLOWS_PER_SCALE);
     let mut written = BenchWritten::default();
     let mut start = Timestamp::from_nanos(T0_SECS * 1_000_000_000);
     let mut started = 0u64;
@@ -535,11 +584,26 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
         let chunk_flows = concurrent.min(flows - started);
         let mut gen = Gen {
             s: Synth::new(master.next_u64()),
-            servers: Servers::new(),
+            servers: Servers::new(scale),
         };
-        // Flows of a chunk start over 2 ms per 16 flows, so they overlap.
-        let window_ns = (chunk_flows as i64 / 16 + 1) * 2_000_000;
-        for _ in 0..chunk_flows {
+        // Flows of a chunk start over 2 ms per 16 flows, so they overlap, and within
+        // MAX_WINDOW_NS, so they are all alive together; slice by slice, each flow at a random
+        // time in its slice.
+        let window_ns = ((chunk_flows as i64 / 16 + 1) * 2_000_000).min(MAX_WINDOW_NS);
+        let slices = chunk_flows.div_ceil(SLICE_FLOWS) as i64;
+        let slice_ns = window_ns / slices;
+        let mut last = start;
+        // Flows started in this chunk (the endpoint mapper starts two at once).
+        let (mut in_chunk, mut slice) = (0u64, 0i64);
+        while in_chunk < chunk_flows {
+            if (in_chunk / SLICE_FLOWS) as i64 > slice {
+                slice += 1;
+                // Every flow still to come starts at or after this slice: what is earlier is
+                // final.
+                let before = start.plus(Duration::from_nanos(slice * slice_ns));
+                last = write_frames(&mut writer, &mut written, gen.s.take_frames(Some(before)))?
+                    .max(last);
+            }
             let (kind, bulk) = pick(gen.rng());
             // The packets still owed against the target, spread over the bulk flows to come.
             let target = (started as f64 + 1.0) * per_flow;
@@ -550,27 +614,35 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
             } else {
                 0
             };
-            let offset = gen.rng().range(0, window_ns as u64) as i64;
+            let offset = slice * slice_ns + gen.rng().range(0, slice_ns as u64) as i64;
             gen.flow(kind, rounds, start.plus(Duration::from_nanos(offset)));
-            started += if kind == Kind::Epm { 2 } else { 1 };
-            if started >= flows {
-                break;
-            }
+            let n = if kind == Kind::Epm { 2 } else { 1 };
+            in_chunk += n;
+            started += n;
         }
-        let (frames, created) = gen.s.finish();
-        written.flows += created.len() as u64;
-        let mut last = start;
-        for f in &frames {
-            let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
-            writer.write_packet(f.ts, &f.data, len)?;
-            written.packets += 1;
-            written.wire_bytes += u64::from(len);
-            last = last.max(f.ts);
-        }
-        start = last.plus(Duration::from_nanos(1_000_000));
+        written.flows += gen.s.flow_count() as u64;
+        last = write_frames(&mut writer, &mut written, gen.s.take_frames(None))?.max(last);
+        start = last.plus(Duration::from_nanos(CHUNK_GAP_NS));
     }
     writer.finish()?.into_inner().map_err(|e| e.into_error())?;
     Ok(written)
+}
+
+/// Writes `frames` and counts them; returns the time of the last (`Timestamp::ZERO` if none).
+fn write_frames<W: io::Write>(
+    writer: &mut PcapWriter<W>,
+    written: &mut BenchWritten,
+    frames: Vec<super::Frame>,
+) -> io::Result<Timestamp> {
+    let mut last = Timestamp::ZERO;
+    for f in &frames {
+        let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
+        writer.write_packet(f.ts, &f.data, len)?;
+        written.packets += 1;
+        written.wire_bytes += u64::from(len);
+        last = last.max(f.ts);
+    }
+    Ok(last)
 }
 
 #[cfg(test)]
@@ -596,6 +668,47 @@ mod tests {
         write_bench(spec(20_000, 300, 8), &mut c).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn concurrent_flows_are_alive_together_and_no_more() {
+        use crate::capture::pcap::PcapReader;
+        use crate::capture::PacketSource;
+        use crate::decode::{decode, Decoded};
+        use crate::flow::{FlowTable, FlowTableConfig, ServicePorts};
+
+        // Two chunks of 5,000 flows, each started in two slices (SLICE_FLOWS is 4,096).
+        let spec = BenchSpec {
+            packets: 60_000,
+            flows: 10_000,
+            concurrent: 5_000,
+            seed: 3,
+        };
+        let mut pcap = Vec::new();
+        let written = write_bench(spec, &mut pcap).unwrap();
+        let mut again = Vec::new();
+        write_bench(spec, &mut again).unwrap();
+        assert!(pcap == again, "same seed, same bytes");
+
+        let mut reader = PcapReader::new(pcap.as_slice(), "bench.pcap").unwrap();
+        let mut table = FlowTable::new(FlowTableConfig::default(), ServicePorts::default());
+        let (mut frames, mut last) = (0u64, Timestamp::ZERO);
+        while let Some(next) = reader.next_packet() {
+            let raw = next.unwrap();
+            assert!(raw.ts >= last, "frames in time order");
+            last = raw.ts;
+            frames += 1;
+            if let Ok(Decoded::Ip(ip)) = decode(&raw) {
+                table.update(raw.ts, raw.pos, &ip);
+            }
+            table.drain_ended().for_each(drop);
+        }
+        assert_eq!(frames, written.packets);
+        let stats = table.stats();
+        assert_eq!(stats.created, written.flows, "no two flows share a 5-tuple");
+        // Every flow of a chunk is in the table at its end; none of the chunk before is left.
+        let peak = stats.peak_flows;
+        assert!((4_950..=5_001).contains(&peak), "peak {peak} flows");
     }
 
     #[test]
