@@ -38,11 +38,16 @@ const MAX_WINDOW_NS: i64 = 20_000_000_000;
 /// which the connections this mix leaves open run into), so the flows of one chunk have all
 /// expired before the next begins and `--concurrent` is the peak number of flows.
 const CHUNK_GAP_NS: i64 = 16 * 60 * 1_000_000_000;
-/// Flows per server: beyond this many concurrent flows the deployment grows (more session
-/// hosts, brokers and gateways), as a real farm would; it also keeps the ephemeral ports a
-/// server uses as a client (LDAP, SMB, the endpoint mapper, RADIUS) from running out (16,384
-/// per host, RFC 6335 6).
-const FLOWS_PER_SCALE: u64 = 131_072;
+/// Beyond this many concurrent flows, hosts draw client ports from 1024–65535 instead of
+/// Windows' default dynamic range 49152–65535 (16,384 ports, RFC 6335 6): at a million
+/// concurrent flows the broker alone holds about 60,000 endpoint-mapper connections open, and
+/// Microsoft's advice for such servers is to widen the range (KB 929851, `netsh int ipv4 set
+/// dynamicport`). The deployment itself stays the same ten servers, so captures of different
+/// concurrency differ in nothing else.
+const WIDE_PORTS_ABOVE: u64 = 131_072;
+/// The most concurrent flows the mix supports: beyond it the broker's 64,512 client ports run
+/// out.
+pub const MAX_CONCURRENT: u64 = 1 << 20;
 /// The dynamic RPC port the session hosts' endpoint mappers hand out (MS KB 929851 range).
 const RPC_DYN_PORT: u16 = 49_670;
 
@@ -73,10 +78,9 @@ pub struct BenchWritten {
 /// The servers of the benchmark deployment (contoso.example, as in the scenarios).
 struct Servers {
     dc: [Host; 2],
-    /// Gateways, brokers and session hosts: 1, 1 and 8 per scale step (see `FLOWS_PER_SCALE`).
-    rdgw: Vec<Host>,
-    rdcb: Vec<Host>,
-    rdsh: Vec<Host>,
+    rdgw: Host,
+    rdcb: Host,
+    rdsh: [Host; 8],
     nps: Host,
     files: Host,
     web: [Host; 4],
@@ -92,28 +96,13 @@ fn server(d: u8) -> Host {
     Host::local_windows(v4(10, 1, 0, d), [0x00, 0x15, 0x5D, 0x0A, 0x00, d])
 }
 
-/// A server added when the deployment scales out: 10.1.`subnet`.`d`.
-fn extra_server(subnet: u8, d: u8) -> Host {
-    Host::local_windows(v4(10, 1, subnet, d), [0x00, 0x15, 0x5D, 0x0A, subnet, d])
-}
-
 impl Servers {
-    /// The deployment; `scale` > 1 adds gateways, brokers and session hosts.
-    fn new(scale: u64) -> Self {
-        // At most 31 steps: 248 session hosts still fit one /24.
-        let scale = scale.clamp(1, 31) as u8;
+    fn new() -> Self {
         Self {
             dc: [server(5), server(6)],
-            rdgw: std::iter::once(server(10))
-                .chain((1..scale).map(|n| extra_server(2, n)))
-                .collect(),
-            rdcb: std::iter::once(server(12))
-                .chain((1..scale).map(|n| extra_server(3, n)))
-                .collect(),
-            rdsh: (21..=28)
-                .map(server)
-                .chain((1..=8 * (scale - 1)).map(|n| extra_server(1, n)))
-                .collect(),
+            rdgw: server(10),
+            rdcb: server(12),
+            rdsh: [21, 22, 23, 24, 25, 26, 27, 28].map(server),
             nps: server(15),
             files: server(30),
             web: [
@@ -190,6 +179,8 @@ fn pick(rng: &mut Rng) -> (Kind, bool) {
 struct Gen {
     s: Synth,
     servers: Servers,
+    /// The lowest client port hosts use.
+    lowest_port: u16,
 }
 
 impl Gen {
@@ -197,14 +188,9 @@ impl Gen {
         self.s.rng()
     }
 
-    /// An index below `len`; draws from the generator only when there is a choice, so the
-    /// default deployment's bytes do not depend on the scaled-out one.
-    fn choice(&mut self, len: usize) -> usize {
-        if len > 1 {
-            self.rng().range_usize(0, len - 1)
-        } else {
-            0
-        }
+    /// A free client port on `host`, from the range the concurrency calls for.
+    fn port(&mut self, host: &Host) -> u16 {
+        self.s.ephemeral_port_in(host, self.lowest_port, u16::MAX)
     }
 
     /// An internal client PC: 10.2.0.0/20 (about 4,000 of them).
@@ -262,16 +248,12 @@ impl Gen {
     /// bulk kinds.
     fn flow(&mut self, kind: Kind, rounds: u64, t: Timestamp) {
         let sv = &self.servers;
-        let (nps, files, syslog, ntp) = (sv.nps, sv.files, sv.syslog, sv.ntp_ext);
-        let hosts = self.servers.rdsh.len();
-        let pick_rdsh = self.rng().range_usize(0, hosts - 1);
+        let (rdgw, rdcb, nps, files, syslog, ntp) =
+            (sv.rdgw, sv.rdcb, sv.nps, sv.files, sv.syslog, sv.ntp_ext);
+        let pick_rdsh = self.rng().range_usize(0, 7);
         let rdsh = self.servers.rdsh[pick_rdsh];
         let dc = self.servers.dc[self.rng().range_usize(0, 1)];
         let web = self.servers.web[self.rng().range_usize(0, 3)];
-        let n = self.choice(self.servers.rdgw.len());
-        let rdgw = self.servers.rdgw[n];
-        let n = self.choice(self.servers.rdcb.len());
-        let rdcb = self.servers.rdcb[n];
         match kind {
             Kind::RdpDirect | Kind::RdpBroker => {
                 let client = self.internal_client();
@@ -292,7 +274,7 @@ impl Gen {
                 ex.extend(self.tls_handshake(None, &[]));
                 let rounds = if kind == Kind::RdpBroker { 3 } else { rounds };
                 self.rounds(&mut ex, rounds);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 let close = self.close();
                 self.s
                     .tcp_session(&client, &server, cport, 3389, t, &ex, close);
@@ -301,7 +283,7 @@ impl Gen {
                 let client = self.external_client();
                 let mut ex = self.tls_handshake(Some("rdgw.contoso.example"), &["http/1.1"]);
                 self.rounds(&mut ex, rounds);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 let close = self.close();
                 self.s
                     .tcp_session(&client, &rdgw, cport, 443, t, &ex, close);
@@ -329,7 +311,7 @@ impl Gen {
                     (Direction::ToServer, p::kerberos_tcp(&req)),
                     (Direction::ToClient, p::kerberos_tcp(&rep)),
                 ];
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &dc, cport, 88, t, &ex, Close::Fin);
             }
@@ -369,7 +351,7 @@ impl Gen {
                         .concat(),
                     ),
                 ];
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &dc, cport, 389, t, &ex, Close::Fin);
             }
@@ -379,7 +361,7 @@ impl Gen {
                 let name = "rdgw.contoso.example";
                 let q = p::dns_query(id, name, p::DNS_TYPE_A);
                 let r = p::dns_response(id, name, p::DNS_TYPE_A, &[rdgw.ip], 1200);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s.udp_exchange(&client, &dc, cport, 53, t, q, Some(r));
             }
             Kind::Epm => {
@@ -399,7 +381,7 @@ impl Gen {
                         p::epm_map_response(2, &iface, RPC_DYN_PORT, server_v4),
                     ),
                 ];
-                let cport = self.s.ephemeral_port(&rdcb);
+                let cport = self.port(&rdcb);
                 let done = self
                     .s
                     .tcp_session(&rdcb, &server, cport, 135, t, &epm, Close::Fin);
@@ -416,7 +398,7 @@ impl Gen {
                     ex.push((Direction::ToServer, p::rpc_request(3 + call, 0, &q)));
                     ex.push((Direction::ToClient, p::rpc_response(3 + call, &r)));
                 }
-                let cport = self.s.ephemeral_port(&rdcb);
+                let cport = self.port(&rdcb);
                 let start = done.plus(Duration::from_nanos(2_000_000));
                 self.s
                     .tcp_session(&rdcb, &server, cport, RPC_DYN_PORT, start, &ex, Close::Fin);
@@ -425,7 +407,7 @@ impl Gen {
                 let client = rdsh;
                 let rng = self.s.rng();
                 let ex = super::scenarios::smb2_session(rng, "fs1.contoso.example", 6, 1_400);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &files, cport, 445, t, &ex, Close::Fin);
             }
@@ -442,25 +424,25 @@ impl Gen {
                 };
                 let q = p::radius_access_request(self.rng(), id, &session);
                 let r = p::radius_access_accept(self.rng(), id);
-                let cport = self.s.ephemeral_port(&rdgw);
+                let cport = self.port(&rdgw);
                 self.s.udp_exchange(&rdgw, &nps, cport, 1812, t, q, Some(r));
             }
             Kind::RdpRejected => {
                 // RDP to the broker on a session host port nobody listens on: RST.
                 let client = self.internal_client();
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s.tcp_rejected(&client, &rdcb, cport, 3389, t);
             }
             Kind::RpcUnanswered => {
                 let client = rdsh;
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s.tcp_unanswered(&client, &dc, cport, 135, t, 2);
             }
             Kind::WebHttps => {
                 let client = self.internal_client();
                 let mut ex = self.tls_handshake(Some("www.example.org"), &["h2", "http/1.1"]);
                 self.rounds(&mut ex, rounds);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &web, cport, 443, t, &ex, Close::Fin);
             }
@@ -471,7 +453,7 @@ impl Gen {
                     (Direction::ToServer, p::http_get("www.example.net", "/")),
                     (Direction::ToClient, p::http_ok_html(len)),
                 ];
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &web, cport, 80, t, &ex, Close::Fin);
             }
@@ -480,14 +462,14 @@ impl Gen {
                 let now = t.as_nanos();
                 let req = p::ntp_request(now);
                 let resp = p::ntp_response(&req, now + 400_000, now + 420_000);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .udp_exchange(&client, &ntp, cport, 123, t, req, Some(resp));
             }
             Kind::Syslog => {
                 let client = rdsh;
                 let msg = p::syslog_message(134, "Nov  2 08:05:30", "RDSH", "TermService: ok");
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .udp_exchange(&client, &syslog, cport, 514, t, msg, None);
             }
@@ -552,7 +534,7 @@ impl Gen {
                 rdp::rdpudp_data(seq[peer], seq[me], &payload),
             ));
         }
-        let cport = self.s.ephemeral_port(&client);
+        let cport = self.port(&client);
         self.s.udp_flow(&client, &server, cport, 3389, t, &d);
     }
 }
@@ -569,14 +551,18 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
         SNAPLEN,
     )?;
     let flows = spec.flows.max(1);
-    let concurrent = spec.concurrent.clamp(1, flows);
+    let concurrent = spec.concurrent.min(MAX_CONCURRENT).clamp(1, flows);
     let per_flow = spec.packets as f64 / flows as f64;
     // Share of flows that are bulk, to spread the packet budget over them.
     let total_weight: u64 = MIX.iter().map(|m| m.1).sum();
     let bulk_weight: u64 = MIX.iter().filter(|m| m.2).map(|m| m.1).sum();
     let bulk_share = bulk_weight as f64 / total_weight as f64;
     let mut master = Rng::new(spec.seed);
-    let scale = concurrent.div_ceil(FLOWS_PER_SCALE);
+    let lowest_port = if concurrent > WIDE_PORTS_ABOVE {
+        1_024
+    } else {
+        49_152
+    };
     let mut written = BenchWritten::default();
     let mut start = Timestamp::from_nanos(T0_SECS * 1_000_000_000);
     let mut started = 0u64;
@@ -584,7 +570,8 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
         let chunk_flows = concurrent.min(flows - started);
         let mut gen = Gen {
             s: Synth::new(master.next_u64()),
-            servers: Servers::new(scale),
+            servers: Servers::new(),
+            lowest_port,
         };
         // Flows of a chunk start over 2 ms per 16 flows, so they overlap, and within
         // MAX_WINDOW_NS, so they are all alive together; slice by slice, each flow at a random

@@ -259,8 +259,14 @@ impl Synth {
 
     /// A free port in Windows' dynamic range 49152–65535 (RFC 6335 6) for `host`.
     pub fn ephemeral_port(&mut self, host: &Host) -> u16 {
+        self.ephemeral_port_in(host, 49_152, 65_535)
+    }
+
+    /// A free port in `lo..=hi` for `host` (a widened dynamic range, KB 929851). Loops until it
+    /// draws a free one: the caller keeps the ports it asks for below the range's size.
+    pub fn ephemeral_port_in(&mut self, host: &Host, lo: u16, hi: u16) -> u16 {
         loop {
-            let p = self.rng.range(49_152, 65_535) as u16;
+            let p = self.rng.range(u64::from(lo), u64::from(hi)) as u16;
             if self.used_ports.insert((host.ip, p)) {
                 return p;
             }
