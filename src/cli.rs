@@ -347,7 +347,8 @@ pub struct GenerateArgs {
     /// For bench: how many frames.
     #[arg(long, value_name = "N", default_value_t = 2_000_000)]
     pub packets: u64,
-    /// For bench: flows started together (about how many are alive at once).
+    /// For bench: flows alive at once (chunks of this many flows, each expired from a flow
+    /// table with default timeouts before the next starts); at most 1,048,576.
     #[arg(long, value_name = "N", default_value_t = default_concurrent())]
     pub concurrent: u64,
     /// For syn-flood and bench: the random seed (same seed, same bytes).

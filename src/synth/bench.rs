@@ -4,9 +4,13 @@
 //! (web, NTP, syslog, scans), some connections rejected and some unanswered, of a requested size.
 //!
 //! Owns the mix and the streaming loop. Conversations are built with [`Synth`] in time-disjoint
-//! chunks (every packet of a chunk comes after every packet of the chunk before), each framed,
-//! written and dropped before the next is built: memory stays that of one chunk whatever
-//! `--packets` says. Must not read the clock or the OS's randomness: the seed decides every byte.
+//! chunks of `--concurrent` flows (every packet of a chunk comes after every packet of the chunk
+//! before, and a quiet gap longer than every default idle timeout separates them), so a flow
+//! table with default timeouts holds about `--concurrent` flows at its peak, no more. A chunk's
+//! flows start in consecutive slices of its start window; after each slice the frames earlier
+//! than the next slice are written and dropped, so memory stays that of the conversations in
+//! progress, a few thousand, whatever `--packets` and `--concurrent` say (a million concurrent
+//! flows included). Must not read the clock or the OS's randomness: the seed decides every byte.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
@@ -23,8 +27,27 @@ use crate::time::{Duration, Timestamp};
 const T0_SECS: i64 = 1_793_606_400;
 /// The Kerberos realm of the benchmark deployment.
 const REALM: &str = "CONTOSO.EXAMPLE";
-/// Flows started per chunk: about the number alive at once in the capture.
+/// Flows per chunk: the number alive at once in a flow table with default timeouts.
 pub const DEFAULT_CONCURRENT: u64 = 256;
+/// Flows started per slice of a chunk's start window; the frames are written after each slice.
+const SLICE_FLOWS: u64 = 4_096;
+/// The longest start window of a chunk. Shorter than the 30 s a closed TCP flow lingers in a
+/// table with default timeouts, so every flow of a chunk is in the table at the chunk's end.
+const MAX_WINDOW_NS: i64 = 20_000_000_000;
+/// Quiet time between chunks: longer than the longest default idle timeout (TCP, 15 minutes,
+/// which the connections this mix leaves open run into), so the flows of one chunk have all
+/// expired before the next begins and `--concurrent` is the peak number of flows.
+const CHUNK_GAP_NS: i64 = 16 * 60 * 1_000_000_000;
+/// Beyond this many concurrent flows, hosts draw client ports from 1024–65535 instead of
+/// Windows' default dynamic range 49152–65535 (16,384 ports, RFC 6335 6): at a million
+/// concurrent flows the broker alone holds about 60,000 endpoint-mapper connections open, and
+/// Microsoft's advice for such servers is to widen the range (KB 929851, `netsh int ipv4 set
+/// dynamicport`). The deployment itself stays the same ten servers, so captures of different
+/// concurrency differ in nothing else.
+const WIDE_PORTS_ABOVE: u64 = 131_072;
+/// The most concurrent flows the mix supports: beyond it the broker's 64,512 client ports run
+/// out.
+pub const MAX_CONCURRENT: u64 = 1 << 20;
 /// The dynamic RPC port the session hosts' endpoint mappers hand out (MS KB 929851 range).
 const RPC_DYN_PORT: u16 = 49_670;
 
@@ -35,7 +58,7 @@ pub struct BenchSpec {
     pub packets: u64,
     /// Flows wanted (5-tuples; the result is within a few percent).
     pub flows: u64,
-    /// Flows started together in one chunk (about the concurrent flows of the capture).
+    /// Flows of one chunk: the most alive at once in a table with default timeouts.
     pub concurrent: u64,
     /// The seed: same seed and sizes, same bytes.
     pub seed: u64,
@@ -156,11 +179,18 @@ fn pick(rng: &mut Rng) -> (Kind, bool) {
 struct Gen {
     s: Synth,
     servers: Servers,
+    /// The lowest client port hosts use.
+    lowest_port: u16,
 }
 
 impl Gen {
     fn rng(&mut self) -> &mut Rng {
         self.s.rng()
+    }
+
+    /// A free client port on `host`, from the range the concurrency calls for.
+    fn port(&mut self, host: &Host) -> u16 {
+        self.s.ephemeral_port_in(host, self.lowest_port, u16::MAX)
     }
 
     /// An internal client PC: 10.2.0.0/20 (about 4,000 of them).
@@ -244,7 +274,7 @@ impl Gen {
                 ex.extend(self.tls_handshake(None, &[]));
                 let rounds = if kind == Kind::RdpBroker { 3 } else { rounds };
                 self.rounds(&mut ex, rounds);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 let close = self.close();
                 self.s
                     .tcp_session(&client, &server, cport, 3389, t, &ex, close);
@@ -253,7 +283,7 @@ impl Gen {
                 let client = self.external_client();
                 let mut ex = self.tls_handshake(Some("rdgw.contoso.example"), &["http/1.1"]);
                 self.rounds(&mut ex, rounds);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 let close = self.close();
                 self.s
                     .tcp_session(&client, &rdgw, cport, 443, t, &ex, close);
@@ -281,7 +311,7 @@ impl Gen {
                     (Direction::ToServer, p::kerberos_tcp(&req)),
                     (Direction::ToClient, p::kerberos_tcp(&rep)),
                 ];
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &dc, cport, 88, t, &ex, Close::Fin);
             }
@@ -321,7 +351,7 @@ impl Gen {
                         .concat(),
                     ),
                 ];
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &dc, cport, 389, t, &ex, Close::Fin);
             }
@@ -331,7 +361,7 @@ impl Gen {
                 let name = "rdgw.contoso.example";
                 let q = p::dns_query(id, name, p::DNS_TYPE_A);
                 let r = p::dns_response(id, name, p::DNS_TYPE_A, &[rdgw.ip], 1200);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s.udp_exchange(&client, &dc, cport, 53, t, q, Some(r));
             }
             Kind::Epm => {
@@ -351,7 +381,7 @@ impl Gen {
                         p::epm_map_response(2, &iface, RPC_DYN_PORT, server_v4),
                     ),
                 ];
-                let cport = self.s.ephemeral_port(&rdcb);
+                let cport = self.port(&rdcb);
                 let done = self
                     .s
                     .tcp_session(&rdcb, &server, cport, 135, t, &epm, Close::Fin);
@@ -368,7 +398,7 @@ impl Gen {
                     ex.push((Direction::ToServer, p::rpc_request(3 + call, 0, &q)));
                     ex.push((Direction::ToClient, p::rpc_response(3 + call, &r)));
                 }
-                let cport = self.s.ephemeral_port(&rdcb);
+                let cport = self.port(&rdcb);
                 let start = done.plus(Duration::from_nanos(2_000_000));
                 self.s
                     .tcp_session(&rdcb, &server, cport, RPC_DYN_PORT, start, &ex, Close::Fin);
@@ -377,7 +407,7 @@ impl Gen {
                 let client = rdsh;
                 let rng = self.s.rng();
                 let ex = super::scenarios::smb2_session(rng, "fs1.contoso.example", 6, 1_400);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &files, cport, 445, t, &ex, Close::Fin);
             }
@@ -394,25 +424,25 @@ impl Gen {
                 };
                 let q = p::radius_access_request(self.rng(), id, &session);
                 let r = p::radius_access_accept(self.rng(), id);
-                let cport = self.s.ephemeral_port(&rdgw);
+                let cport = self.port(&rdgw);
                 self.s.udp_exchange(&rdgw, &nps, cport, 1812, t, q, Some(r));
             }
             Kind::RdpRejected => {
                 // RDP to the broker on a session host port nobody listens on: RST.
                 let client = self.internal_client();
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s.tcp_rejected(&client, &rdcb, cport, 3389, t);
             }
             Kind::RpcUnanswered => {
                 let client = rdsh;
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s.tcp_unanswered(&client, &dc, cport, 135, t, 2);
             }
             Kind::WebHttps => {
                 let client = self.internal_client();
                 let mut ex = self.tls_handshake(Some("www.example.org"), &["h2", "http/1.1"]);
                 self.rounds(&mut ex, rounds);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &web, cport, 443, t, &ex, Close::Fin);
             }
@@ -423,7 +453,7 @@ impl Gen {
                     (Direction::ToServer, p::http_get("www.example.net", "/")),
                     (Direction::ToClient, p::http_ok_html(len)),
                 ];
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .tcp_session(&client, &web, cport, 80, t, &ex, Close::Fin);
             }
@@ -432,14 +462,14 @@ impl Gen {
                 let now = t.as_nanos();
                 let req = p::ntp_request(now);
                 let resp = p::ntp_response(&req, now + 400_000, now + 420_000);
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .udp_exchange(&client, &ntp, cport, 123, t, req, Some(resp));
             }
             Kind::Syslog => {
                 let client = rdsh;
                 let msg = p::syslog_message(134, "Nov  2 08:05:30", "RDSH", "TermService: ok");
-                let cport = self.s.ephemeral_port(&client);
+                let cport = self.port(&client);
                 self.s
                     .udp_exchange(&client, &syslog, cport, 514, t, msg, None);
             }
@@ -504,7 +534,7 @@ impl Gen {
                 rdp::rdpudp_data(seq[peer], seq[me], &payload),
             ));
         }
-        let cport = self.s.ephemeral_port(&client);
+        let cport = self.port(&client);
         self.s.udp_flow(&client, &server, cport, 3389, t, &d);
     }
 }
@@ -521,13 +551,18 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
         SNAPLEN,
     )?;
     let flows = spec.flows.max(1);
-    let concurrent = spec.concurrent.clamp(1, flows);
+    let concurrent = spec.concurrent.min(MAX_CONCURRENT).clamp(1, flows);
     let per_flow = spec.packets as f64 / flows as f64;
     // Share of flows that are bulk, to spread the packet budget over them.
     let total_weight: u64 = MIX.iter().map(|m| m.1).sum();
     let bulk_weight: u64 = MIX.iter().filter(|m| m.2).map(|m| m.1).sum();
     let bulk_share = bulk_weight as f64 / total_weight as f64;
     let mut master = Rng::new(spec.seed);
+    let lowest_port = if concurrent > WIDE_PORTS_ABOVE {
+        1_024
+    } else {
+        49_152
+    };
     let mut written = BenchWritten::default();
     let mut start = Timestamp::from_nanos(T0_SECS * 1_000_000_000);
     let mut started = 0u64;
@@ -536,10 +571,26 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
         let mut gen = Gen {
             s: Synth::new(master.next_u64()),
             servers: Servers::new(),
+            lowest_port,
         };
-        // Flows of a chunk start over 2 ms per 16 flows, so they overlap.
-        let window_ns = (chunk_flows as i64 / 16 + 1) * 2_000_000;
-        for _ in 0..chunk_flows {
+        // Flows of a chunk start over 2 ms per 16 flows, so they overlap, and within
+        // MAX_WINDOW_NS, so they are all alive together; slice by slice, each flow at a random
+        // time in its slice.
+        let window_ns = ((chunk_flows as i64 / 16 + 1) * 2_000_000).min(MAX_WINDOW_NS);
+        let slices = chunk_flows.div_ceil(SLICE_FLOWS) as i64;
+        let slice_ns = window_ns / slices;
+        let mut last = start;
+        // Flows started in this chunk (the endpoint mapper starts two at once).
+        let (mut in_chunk, mut slice) = (0u64, 0i64);
+        while in_chunk < chunk_flows {
+            if (in_chunk / SLICE_FLOWS) as i64 > slice {
+                slice += 1;
+                // Every flow still to come starts at or after this slice: what is earlier is
+                // final.
+                let before = start.plus(Duration::from_nanos(slice * slice_ns));
+                last = write_frames(&mut writer, &mut written, gen.s.take_frames(Some(before)))?
+                    .max(last);
+            }
             let (kind, bulk) = pick(gen.rng());
             // The packets still owed against the target, spread over the bulk flows to come.
             let target = (started as f64 + 1.0) * per_flow;
@@ -550,27 +601,35 @@ pub fn write_bench<W: io::Write>(spec: BenchSpec, out: W) -> io::Result<BenchWri
             } else {
                 0
             };
-            let offset = gen.rng().range(0, window_ns as u64) as i64;
+            let offset = slice * slice_ns + gen.rng().range(0, slice_ns as u64) as i64;
             gen.flow(kind, rounds, start.plus(Duration::from_nanos(offset)));
-            started += if kind == Kind::Epm { 2 } else { 1 };
-            if started >= flows {
-                break;
-            }
+            let n = if kind == Kind::Epm { 2 } else { 1 };
+            in_chunk += n;
+            started += n;
         }
-        let (frames, created) = gen.s.finish();
-        written.flows += created.len() as u64;
-        let mut last = start;
-        for f in &frames {
-            let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
-            writer.write_packet(f.ts, &f.data, len)?;
-            written.packets += 1;
-            written.wire_bytes += u64::from(len);
-            last = last.max(f.ts);
-        }
-        start = last.plus(Duration::from_nanos(1_000_000));
+        written.flows += gen.s.flow_count() as u64;
+        last = write_frames(&mut writer, &mut written, gen.s.take_frames(None))?.max(last);
+        start = last.plus(Duration::from_nanos(CHUNK_GAP_NS));
     }
     writer.finish()?.into_inner().map_err(|e| e.into_error())?;
     Ok(written)
+}
+
+/// Writes `frames` and counts them; returns the time of the last (`Timestamp::ZERO` if none).
+fn write_frames<W: io::Write>(
+    writer: &mut PcapWriter<W>,
+    written: &mut BenchWritten,
+    frames: Vec<super::Frame>,
+) -> io::Result<Timestamp> {
+    let mut last = Timestamp::ZERO;
+    for f in &frames {
+        let len = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
+        writer.write_packet(f.ts, &f.data, len)?;
+        written.packets += 1;
+        written.wire_bytes += u64::from(len);
+        last = last.max(f.ts);
+    }
+    Ok(last)
 }
 
 #[cfg(test)]
@@ -596,6 +655,47 @@ mod tests {
         write_bench(spec(20_000, 300, 8), &mut c).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn concurrent_flows_are_alive_together_and_no_more() {
+        use crate::capture::pcap::PcapReader;
+        use crate::capture::PacketSource;
+        use crate::decode::{decode, Decoded};
+        use crate::flow::{FlowTable, FlowTableConfig, ServicePorts};
+
+        // Two chunks of 5,000 flows, each started in two slices (SLICE_FLOWS is 4,096).
+        let spec = BenchSpec {
+            packets: 60_000,
+            flows: 10_000,
+            concurrent: 5_000,
+            seed: 3,
+        };
+        let mut pcap = Vec::new();
+        let written = write_bench(spec, &mut pcap).unwrap();
+        let mut again = Vec::new();
+        write_bench(spec, &mut again).unwrap();
+        assert!(pcap == again, "same seed, same bytes");
+
+        let mut reader = PcapReader::new(pcap.as_slice(), "bench.pcap").unwrap();
+        let mut table = FlowTable::new(FlowTableConfig::default(), ServicePorts::default());
+        let (mut frames, mut last) = (0u64, Timestamp::ZERO);
+        while let Some(next) = reader.next_packet() {
+            let raw = next.unwrap();
+            assert!(raw.ts >= last, "frames in time order");
+            last = raw.ts;
+            frames += 1;
+            if let Ok(Decoded::Ip(ip)) = decode(&raw) {
+                table.update(raw.ts, raw.pos, &ip);
+            }
+            table.drain_ended().for_each(drop);
+        }
+        assert_eq!(frames, written.packets);
+        let stats = table.stats();
+        assert_eq!(stats.created, written.flows, "no two flows share a 5-tuple");
+        // Every flow of a chunk is in the table at its end; none of the chunk before is left.
+        let peak = stats.peak_flows;
+        assert!((4_950..=5_001).contains(&peak), "peak {peak} flows");
     }
 
     #[test]

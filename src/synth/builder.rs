@@ -170,6 +170,8 @@ enum L4 {
 #[derive(Clone, Debug)]
 struct Pending {
     ts: Timestamp,
+    /// Creation number: orders equal timestamps and names the packet an ICMP error quotes.
+    seq: usize,
     src: Host,
     dst: Host,
     l4: L4,
@@ -186,13 +188,22 @@ struct LedgerEntry {
 ///
 /// Every method appends packets and one ledger entry; `finish` sorts everything by time (stable,
 /// so equal timestamps keep creation order) and frames it. Same seed + same calls = same bytes.
+/// A long run can instead take the frames earlier than a time with [`Self::take_frames`] as it
+/// goes, so only the packets of conversations still in progress stay in memory.
 #[derive(Debug)]
 pub struct Synth {
     rng: Rng,
+    /// Packets not framed yet.
     packets: Vec<Pending>,
+    /// Packets created so far (framed or not): the next `Pending::seq`.
+    pushed: usize,
     ledger: Vec<LedgerEntry>,
     used_ports: HashSet<(IpAddr, u16)>,
     icmp_seq: HashMap<IpAddr, u16>,
+    /// Next IPv4 identification per sending host, kept across `take_frames` calls.
+    ip_ids: HashMap<IpAddr, u16>,
+    /// IP datagrams an ICMP error not framed yet will quote, by `Pending::seq`.
+    kept_ip: HashMap<usize, Vec<u8>>,
 }
 
 /// The per-direction state of one TCP connection.
@@ -217,9 +228,12 @@ impl Synth {
         Self {
             rng: Rng::new(seed),
             packets: Vec::new(),
+            pushed: 0,
             ledger: Vec::new(),
             used_ports: HashSet::new(),
             icmp_seq: HashMap::new(),
+            ip_ids: HashMap::new(),
+            kept_ip: HashMap::new(),
         }
     }
 
@@ -228,9 +242,14 @@ impl Synth {
         &mut self.rng
     }
 
-    /// Number of packets (frames) so far.
+    /// Number of packets (frames) so far, less those already taken with [`Self::take_frames`].
     pub fn packet_count(&self) -> usize {
         self.packets.len()
+    }
+
+    /// Number of flows (ledger entries) so far.
+    pub fn flow_count(&self) -> usize {
+        self.ledger.len()
     }
 
     /// Marks `port` on `host` as taken (a listening port), so `ephemeral_port` never returns it.
@@ -240,8 +259,14 @@ impl Synth {
 
     /// A free port in Windows' dynamic range 49152–65535 (RFC 6335 6) for `host`.
     pub fn ephemeral_port(&mut self, host: &Host) -> u16 {
+        self.ephemeral_port_in(host, 49_152, 65_535)
+    }
+
+    /// A free port in `lo..=hi` for `host` (a widened dynamic range, KB 929851). Loops until it
+    /// draws a free one: the caller keeps the ports it asks for below the range's size.
+    pub fn ephemeral_port_in(&mut self, host: &Host, lo: u16, hi: u16) -> u16 {
         loop {
-            let p = self.rng.range(49_152, 65_535) as u16;
+            let p = self.rng.range(u64::from(lo), u64::from(hi)) as u16;
             if self.used_ports.insert((host.ip, p)) {
                 return p;
             }
@@ -263,8 +288,16 @@ impl Synth {
     }
 
     fn push(&mut self, ts: Timestamp, src: Host, dst: Host, l4: L4) -> usize {
-        self.packets.push(Pending { ts, src, dst, l4 });
-        self.packets.len() - 1
+        let seq = self.pushed;
+        self.pushed += 1;
+        self.packets.push(Pending {
+            ts,
+            seq,
+            src,
+            dst,
+            l4,
+        });
+        seq
     }
 
     #[expect(
@@ -928,44 +961,58 @@ impl Synth {
     /// capture order, starting from a random value (Windows keeps one global counter).
     pub fn finish(mut self) -> (Vec<Frame>, Vec<ExpectedFlow>) {
         let flows = self.flows();
-        let mut order: Vec<usize> = (0..self.packets.len()).collect();
-        order.sort_by_key(|&i| (self.packets[i].ts, i));
-        let quoted: HashSet<usize> = self
-            .packets
+        let frames = self.take_frames(None);
+        (frames, flows)
+    }
+
+    /// Frames the packets earlier than `before` (all of them with `None`), sorted by time, and
+    /// forgets them. The caller promises that nothing it adds later is earlier than `before`:
+    /// then taking frames in steps gives the same frames as one `finish` would for the same
+    /// calls, except that IPv4 identification draws its random starts in a different order.
+    pub fn take_frames(&mut self, before: Option<Timestamp>) -> Vec<Frame> {
+        let Self {
+            rng,
+            packets,
+            ip_ids,
+            kept_ip,
+            ..
+        } = self;
+        let quoted: HashSet<usize> = packets
             .iter()
             .filter_map(|p| match p.l4 {
                 L4::PortUnreachable { quoted } => Some(quoted),
                 _ => None,
             })
             .collect();
-        let mut ip_ids: HashMap<IpAddr, u16> = HashMap::new();
-        let mut kept_ip: HashMap<usize, Vec<u8>> = HashMap::new();
-        let mut frames = Vec::with_capacity(order.len());
-        for i in order {
-            let p = &self.packets[i];
+        packets.sort_unstable_by_key(|p| (p.ts, p.seq));
+        let cut = before.map_or(packets.len(), |t| packets.partition_point(|p| p.ts < t));
+        let mut frames = Vec::with_capacity(cut);
+        for p in packets.drain(..cut) {
             let id = {
-                let seed = &mut self.rng;
                 let counter = ip_ids
                     .entry(p.src.ip)
-                    .or_insert_with(|| seed.range(0x0400, 0x7FFF) as u16);
+                    .or_insert_with(|| rng.range(0x0400, 0x7FFF) as u16);
                 let id = *counter;
                 *counter = counter.wrapping_add(1);
                 id
             };
             let quote = match p.l4 {
-                L4::PortUnreachable { quoted } => kept_ip.get(&quoted).cloned(),
+                L4::PortUnreachable { quoted } => kept_ip.remove(&quoted),
                 _ => None,
             };
-            if let Some(data) = frame_packet(p, id, quote.as_deref()) {
-                if quoted.contains(&i) {
+            if let Some(data) = frame_packet(&p, id, quote.as_deref()) {
+                if quoted.contains(&p.seq) {
                     // The IP datagram starts after the 14-byte Ethernet II header.
                     let ip_len = ip_datagram_len(&data);
-                    kept_ip.insert(i, data.get(14..14 + ip_len).unwrap_or_default().to_vec());
+                    kept_ip.insert(
+                        p.seq,
+                        data.get(14..14 + ip_len).unwrap_or_default().to_vec(),
+                    );
                 }
                 frames.push(Frame { ts: p.ts, data });
             }
         }
-        (frames, flows)
+        frames
     }
 }
 
