@@ -1,8 +1,10 @@
 //! `--threads N`: the pipeline split across worker threads by address pair. Owns the dispatch
 //! (this thread reads every frame, counts it, and hands it to the shard of its address pair,
 //! read cheaply from the IP header), the workers (each decodes its frames and keeps a flow
-//! table and a classifier) and the merge of their ended flows back into one order. Must give exactly the flow lines and summary of one thread:
-//! anything that depends on more than one address pair stays in this thread.
+//! table and a classifier) and the merge of their ended flows back into one order. Must give
+//! exactly the flow lines and summary of one thread: anything that depends on more than one
+//! address pair (the capture clock, the summary, the order of the flow lines) stays in this
+//! thread.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
