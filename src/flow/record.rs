@@ -51,7 +51,7 @@ pub struct DirStats {
     /// One past the highest TCP sequence number seen with data (for retransmission detection).
     next_seq: u32,
     // The retransmission and zero-window counters live in the record's boxed extras
-    // ([`FlowExtras`]): nonzero only on troubled flows, inline they cost every record 16 bytes
+    // (`FlowExtras`): nonzero only on troubled flows, inline they cost every record 16 bytes
     // (issue 6).
 }
 
