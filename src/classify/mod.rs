@@ -351,7 +351,7 @@ impl Classifier {
             .copied();
         if let Some(mapping) = tower {
             flow.class.evidence |= evidence::EPM_TOWER | evidence::EPM_BEFORE;
-            let d = flow.details.get_or_insert_with(Box::default);
+            let d = flow.details_or_default();
             d.dcerpc.get_or_insert_with(Box::default).epm_mapped = Some(mapping.interface);
             if let Some(id) = self.range_service(port) {
                 flow.class.service = Some(id);
@@ -362,7 +362,7 @@ impl Classifier {
         // Dynamic RPC: the range is also every Windows client's ephemeral range, so the port
         // only counts when the SYN proved which side is the server, and even then only with an
         // endpoint-mapper answer between the same hosts just before (MS-RPCE 2.1.1.1; KB 929851).
-        if flow.client_isn.is_some() && !flow.flipped {
+        if flow.client_isn().is_some() && !flow.flipped {
             if let Some(id) = self.range_service(port) {
                 flow.class.evidence |= evidence::SERVER_FROM_SYN;
                 let epm_recent = self.epm_answers.get(&(client, server)).is_some_and(|at| {
@@ -424,7 +424,7 @@ impl Classifier {
                     flow.class.evidence |= evidence::DCERPC_BIND;
                 }
             }
-            flow.details.get_or_insert_with(Box::default).record(
+            flow.details_or_default().record(
                 &finding,
                 dir == Direction::ToServer,
                 self.record_options,
@@ -490,7 +490,7 @@ impl Classifier {
                 });
             }
             Finding::RdpConfirm(_) if flow.is_tcp() => {
-                let rdp = flow.details.as_ref().and_then(|d| d.rdp.as_deref());
+                let rdp = flow.details().and_then(|d| d.rdp.as_deref());
                 let confirmed = rdp.is_some_and(|r| r.answer == Some(RdpAnswer::Confirm));
                 let correlation = rdp.and_then(|r| r.correlation_id);
                 let same = |s: &RdpSession| s.client == client && s.first_seen == flow.first_seen;
@@ -509,13 +509,13 @@ impl Classifier {
                 }
             }
             Finding::RdpUdp(syn) if !flow.is_tcp() => {
-                let Some(d) = flow.details.as_mut().and_then(|d| d.rdpeudp.as_mut()) else {
+                let starts = flow.first_seen;
+                let Some(d) = flow.details_mut().and_then(|d| d.rdpeudp.as_mut()) else {
                     return;
                 };
                 if d.tcp.is_some() || syn.kind != probe::rdpeudp::SynKind::Syn {
                     return;
                 }
-                let starts = flow.first_seen;
                 let by_id = syn
                     .correlation_id
                     .and_then(|id| self.rdp_by_correlation.get(&(client.0, server.0, id)))
@@ -586,7 +586,7 @@ impl Classifier {
         };
         let answered_in_kind_or_silent =
             |app: App| server.is_none_or(|s| s == app || s == App::Tls);
-        let details = flow.details.as_deref();
+        let details = flow.details();
         match flow.class.app()? {
             App::Rdp
                 if flow.is_tcp()
@@ -658,7 +658,7 @@ impl Classifier {
         let [client, server] = flow.class.apps;
         // MS-RDPBCGR 2.2.1.2: an RDP server answers the request with a Connection Confirm.
         if client == Some(App::Rdp) && server.is_some_and(|s| s != App::Rdp && s != App::Tls) {
-            if let Some(rdp) = flow.details.as_mut().and_then(|d| d.rdp.as_mut()) {
+            if let Some(rdp) = flow.details_mut().and_then(|d| d.rdp.as_mut()) {
                 rdp.answer.get_or_insert(RdpAnswer::NotRdp);
             }
         }
@@ -778,7 +778,7 @@ mod tests {
             PacketPos::default(),
         );
         if from_syn {
-            record.client_isn = Some(1);
+            record.set_client_isn(1);
         }
         record
     }
@@ -939,7 +939,7 @@ mod tests {
             PacketPos::default(),
         );
         if proto == protocol::TCP {
-            record.client_isn = Some(1);
+            record.set_client_isn(1);
         }
         record
     }
@@ -978,7 +978,7 @@ mod tests {
         assert_eq!(f.class.payload, Some(PayloadVerdict::PayloadOnly));
         assert_eq!(f.class.verdict, Verdict::Certain);
         assert_eq!(f.class.app(), Some(App::Rdp));
-        let rdp = f.details.as_ref().unwrap().rdp.as_ref().unwrap();
+        let rdp = f.details().unwrap().rdp.as_ref().unwrap();
         assert_eq!(rdp.cookie.as_deref(), Some("AWAKECODI"));
         assert_eq!(rdp.selected_name().as_deref(), Some("PROTOCOL_HYBRID"));
         assert_eq!(rdp.answer, Some(RdpAnswer::Confirm));
@@ -1018,7 +1018,7 @@ mod tests {
             Some("rdp")
         );
         assert_eq!(f.class.app(), Some(App::Rdp), "what the client spoke");
-        let rdp = f.details.as_ref().unwrap().rdp.as_ref().unwrap();
+        let rdp = f.details().unwrap().rdp.as_ref().unwrap();
         assert_eq!(rdp.answer, Some(RdpAnswer::NotRdp));
         // The same on tcp/502 (unlisted): no service, the RDP request is still reported.
         let mut scan = flow(502, true, 0);
@@ -1127,7 +1127,7 @@ mod tests {
             c.on_payload(&mut udp, Direction::ToServer, &padded(FAIL_SYN));
         }
         assert_eq!(udp.class.payload, Some(PayloadVerdict::Confirmed));
-        let d = udp.details.as_ref().unwrap().rdpeudp.as_ref().unwrap();
+        let d = udp.details().unwrap().rdpeudp.as_ref().unwrap();
         assert_eq!((d.syns, d.answered), (3, false));
         let link = d.tcp.unwrap();
         assert_eq!((link.by, link.tcp_confirmed), (LinkBy::CorrelationId, true));
@@ -1165,7 +1165,15 @@ mod tests {
             &mut near,
             &[(Direction::ToServer, &padded(FAIL_SYN))],
         );
-        let link = near.details.unwrap().rdpeudp.unwrap().tcp.unwrap();
+        let link = near
+            .details()
+            .unwrap()
+            .rdpeudp
+            .as_ref()
+            .unwrap()
+            .tcp
+            .as_ref()
+            .unwrap();
         assert_eq!(link.by, LinkBy::HostPair);
         // Ten minutes later the pair no longer vouches.
         let mut late = udp_flow(3389, 700);
@@ -1174,7 +1182,7 @@ mod tests {
             &mut late,
             &[(Direction::ToServer, &padded(FAIL_SYN))],
         );
-        assert_eq!(late.details.unwrap().rdpeudp.unwrap().tcp, None);
+        assert_eq!(late.details().unwrap().rdpeudp.as_ref().unwrap().tcp, None);
     }
 
     #[test]
@@ -1187,22 +1195,14 @@ mod tests {
             &mut epm,
             &[(Direction::ToClient, &hex(MAPI_EPT_MAP))],
         );
-        let returned = &epm
-            .details
-            .as_ref()
-            .unwrap()
-            .dcerpc
-            .as_ref()
-            .unwrap()
-            .epm_returned;
+        let returned = &epm.details().unwrap().dcerpc.as_ref().unwrap().epm_returned;
         assert_eq!(returned.first().and_then(|t| t.port), Some(4997));
         // The connection to the port it returned (the pre-2008 range: the legacy service).
         let mut rpc = flow_between(client, server, 4997, protocol::TCP, 1);
         c.on_new_flow(&mut rpc);
         assert_eq!(name(&c, &rpc).as_deref(), Some("rpc-dynamic-legacy"));
         let mapped = rpc
-            .details
-            .as_ref()
+            .details()
             .unwrap()
             .dcerpc
             .as_ref()
@@ -1217,7 +1217,7 @@ mod tests {
         // Another port of the same host is not labelled by the tower.
         let mut other = flow_between(client, server, 4998, protocol::TCP, 1);
         c.on_new_flow(&mut other);
-        assert!(other.details.is_none());
+        assert!(other.details().is_none());
     }
 
     #[test]
@@ -1225,7 +1225,15 @@ mod tests {
         let mut c = classifier().with_redact(true);
         let mut f = flow(3389, true, 0);
         run(&mut c, &mut f, &[(Direction::ToServer, &hex(ZEEK_SSL_CR))]);
-        let cookie = f.details.unwrap().rdp.unwrap().cookie.unwrap();
+        let cookie = f
+            .details()
+            .unwrap()
+            .rdp
+            .as_ref()
+            .unwrap()
+            .cookie
+            .as_deref()
+            .unwrap();
         assert_eq!(cookie, details::redacted_user(b"awakecodi"));
         assert!(cookie.starts_with("user#") && !cookie.contains("AWAKE"));
     }

@@ -46,12 +46,13 @@ pub struct DirStats {
     /// OR of every TCP flag byte sent.
     pub tcp_flags: u8,
     /// True once `next_seq` holds a sequence number. A flag beside a bare `u32` rather than an
-    /// `Option<u32>`, whose tag takes four bytes: 40 bytes per direction instead of 48 (issue 6).
+    /// `Option<u32>`, whose tag takes four bytes (issue 6).
     has_next_seq: bool,
     /// One past the highest TCP sequence number seen with data (for retransmission detection).
     next_seq: u32,
-    retransmits: u32,
-    zero_windows: u32,
+    // The retransmission and zero-window counters live in the record's boxed extras
+    // (`FlowExtras`): nonzero only on troubled flows, inline they cost every record 16 bytes
+    // (issue 6).
 }
 
 /// How an ICMP error answered the flow (RFC 792 type 3; RFC 4443 type 1).
@@ -63,6 +64,58 @@ pub struct IcmpReject {
     pub v6: bool,
     /// The router or host that sent the error.
     pub from: IpAddr,
+}
+
+/// A [`PacketPos`] in 8 bytes instead of 16 (issue 6): the input's index in the top
+/// [`Self::FILE_BITS`] bits, the frame number in the low [`Self::NUMBER_BITS`].
+///
+/// The split follows what the inputs can be. Every input is opened before the first packet is
+/// read (`capture::file::open_inputs`), so their count is bounded by the open-file limit, whose
+/// Linux ceiling (`fs.nr_open`) is 2^20 by default: 20 bits name any input list that can be
+/// opened. The 44 bits left count 17.6 trillion frames in one input, about 200 days of a live
+/// capture at a million packets per second. A position beyond either bound is stored saturated
+/// (the largest file index or frame number), never wrapped onto another packet; it only affects
+/// the `first_packet` reference the reports print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PackedPos(u64);
+
+impl PackedPos {
+    /// Bits of the input index.
+    const FILE_BITS: u32 = 20;
+    /// Bits of the frame number.
+    const NUMBER_BITS: u32 = 64 - Self::FILE_BITS;
+    const MAX_FILE: u64 = (1 << Self::FILE_BITS) - 1;
+    const MAX_NUMBER: u64 = (1 << Self::NUMBER_BITS) - 1;
+
+    fn new(pos: PacketPos) -> Self {
+        let file = u64::from(pos.file).min(Self::MAX_FILE);
+        let number = pos.number.min(Self::MAX_NUMBER);
+        Self(file << Self::NUMBER_BITS | number)
+    }
+
+    fn get(self) -> PacketPos {
+        PacketPos {
+            // At most 20 bits: always fits.
+            file: u32::try_from(self.0 >> Self::NUMBER_BITS).unwrap_or(u32::MAX),
+            number: self.0 & Self::MAX_NUMBER,
+        }
+    }
+}
+
+/// The parts of a flow record that few flows need, boxed together so that every other record
+/// stays small (issue 6). The box is allocated once per flow, by the first of: a payload check
+/// recognising something, an ICMP error refusing the flow, a retransmission or a zero window;
+/// after that nothing on the flow's path allocates again.
+#[derive(Clone, Debug, Default)]
+struct FlowExtras {
+    /// See [`FlowRecord::details`]. Inline, not in a box of its own: one allocation per flow.
+    details: Option<FlowDetails>,
+    /// See [`FlowRecord::icmp_reject`].
+    icmp_reject: Option<IcmpReject>,
+    /// Retransmitted data segments per direction ([`Direction::index`]).
+    retransmits: [u32; 2],
+    /// Segments advertising a zero window per direction (not counting SYN or RST).
+    zero_windows: [u32; 2],
 }
 
 /// Why a flow record was closed and written out (YAF-style end reasons).
@@ -168,12 +221,15 @@ pub struct FlowRecord {
     pub client_side: Side,
     /// True when the originator was inferred against the first packet's direction (Zeek's `^`).
     pub flipped: bool,
+    /// True once `client_isn` holds the originator's ISN: a flag in what was padding beside
+    /// `flipped`, where an `Option<u32>` spends four bytes on its tag (issue 6).
+    has_client_isn: bool,
     /// Capture time of the first packet.
     pub first_seen: Timestamp,
     /// Capture time of the last packet.
     pub last_seen: Timestamp,
-    /// Where the first packet is in the input.
-    pub first_pos: PacketPos,
+    /// Where the first packet is in the input (see [`Self::first_pos`]).
+    first_pos: PackedPos,
     /// Counters per direction, indexed by [`Direction::index`].
     pub dirs: [DirStats; 2],
     /// TCP endpoint states (originator, responder).
@@ -182,19 +238,16 @@ pub struct FlowRecord {
     pub history: History,
     /// SYNs the originator sent again before any answer (retries of one attempt).
     pub syn_retries: u32,
-    /// The originator's initial sequence number, when a SYN was seen.
-    pub client_isn: Option<u32>,
-    /// An ICMP error that refused this flow. Boxed: few flows have one, and inline it would
-    /// add 11 bytes to every record (issue 6); the box is allocated once, for the first error.
-    pub icmp_reject: Option<Box<IcmpReject>>,
+    /// The originator's initial sequence number, meaningful when `has_client_isn` is set (see
+    /// [`Self::client_isn`]).
+    client_isn: u32,
     /// For ICMP flows: the originator's message type (reported as `id.orig_p`, as Zeek does).
     pub icmp_type: Option<u8>,
     /// What the classifier concluded.
     pub class: FlowClass,
-    /// The protocol fields the payload checks extracted: `None` until a check recognises
-    /// something, then allocated once for the flow (the per-packet path of a flow whose details
-    /// exist allocates nothing).
-    pub details: Option<Box<FlowDetails>>,
+    /// The payload details, the ICMP rejection and the TCP anomaly counters: `None` until the
+    /// flow first needs one of them (see `FlowExtras`).
+    extras: Option<Box<FlowExtras>>,
 }
 
 impl FlowRecord {
@@ -214,19 +267,71 @@ impl FlowRecord {
             key,
             client_side,
             flipped,
+            has_client_isn: false,
             first_seen: ts,
             last_seen: ts,
-            first_pos: pos,
+            first_pos: PackedPos::new(pos),
             dirs: [DirStats::default(); 2],
             tcp_states: [EndpointState::Inactive; 2],
             history,
             syn_retries: 0,
-            client_isn: None,
-            icmp_reject: None,
+            client_isn: 0,
             icmp_type: None,
             class: FlowClass::default(),
-            details: None,
+            extras: None,
         }
+    }
+
+    /// Where the first packet is in the input: the file index and frame number given to
+    /// [`Self::new`]. Stored in 8 bytes (issue 6), so an index of 2^20 or more, or a frame
+    /// number of 2^44 or more, comes back saturated to the largest one (see `PackedPos`).
+    pub fn first_pos(&self) -> PacketPos {
+        self.first_pos.get()
+    }
+
+    /// The originator's initial sequence number, when a SYN from it was seen.
+    pub fn client_isn(&self) -> Option<u32> {
+        self.has_client_isn.then_some(self.client_isn)
+    }
+
+    /// Records the originator's initial sequence number.
+    pub fn set_client_isn(&mut self, isn: u32) {
+        self.has_client_isn = true;
+        self.client_isn = isn;
+    }
+
+    /// The protocol fields the payload checks extracted: `None` until a check recognises
+    /// something.
+    pub fn details(&self) -> Option<&FlowDetails> {
+        self.extras.as_deref().and_then(|x| x.details.as_ref())
+    }
+
+    /// The details, to amend in place; `None` when no check has recorded any.
+    pub fn details_mut(&mut self) -> Option<&mut FlowDetails> {
+        self.extras.as_deref_mut().and_then(|x| x.details.as_mut())
+    }
+
+    /// The details, created empty when the flow has none yet. The first call on a flow may
+    /// allocate its extras (once per flow); later calls never allocate.
+    pub fn details_or_default(&mut self) -> &mut FlowDetails {
+        self.extras_mut()
+            .details
+            .get_or_insert_with(FlowDetails::default)
+    }
+
+    /// The ICMP error that refused this flow, if one came back.
+    pub fn icmp_reject(&self) -> Option<&IcmpReject> {
+        self.extras.as_deref().and_then(|x| x.icmp_reject.as_ref())
+    }
+
+    /// Records the ICMP error that refused the flow; only the first one is kept.
+    pub fn set_icmp_reject_once(&mut self, reject: IcmpReject) {
+        self.extras_mut().icmp_reject.get_or_insert(reject);
+    }
+
+    /// The flow's extras, allocated on first use (once per flow).
+    fn extras_mut(&mut self) -> &mut FlowExtras {
+        self.extras.get_or_insert_with(Box::default)
     }
 
     /// The flow's stable id (see [`uid_of`]).
@@ -292,7 +397,7 @@ impl FlowRecord {
     pub fn responder_answered(&self) -> bool {
         if self.is_tcp() {
             self.dirs[1].tcp_flags & (SYN | ACK) == (SYN | ACK)
-                || (self.client_isn.is_none() && self.dirs[1].packets > 0)
+                || (!self.has_client_isn && self.dirs[1].packets > 0)
         } else {
             self.dirs[1].packets > 0
         }
@@ -327,7 +432,7 @@ impl FlowRecord {
             Outcome::Rejected
         } else if self.responder_answered() {
             Outcome::Answered
-        } else if self.icmp_reject.is_some() {
+        } else if self.icmp_reject().is_some() {
             Outcome::Rejected
         } else {
             Outcome::Unanswered
@@ -367,11 +472,11 @@ impl FlowRecord {
         }
         if syn && !ack {
             if dir == Direction::ToServer {
-                match self.client_isn {
-                    None => self.client_isn = Some(segment.seq),
+                if !self.has_client_isn {
+                    self.set_client_isn(segment.seq);
+                } else if !self.responder_answered() {
                     // Any further SYN before an answer is a retry of the same attempt.
-                    Some(_) if !self.responder_answered() => self.syn_retries += 1,
-                    Some(_) => {}
+                    self.syn_retries += 1;
                 }
             }
             self.history.once(letter(b's'));
@@ -391,21 +496,23 @@ impl FlowRecord {
             self.history.once(letter(b'f'));
         }
 
-        let stats = &mut self.dirs[dir.index()];
-        stats.tcp_flags |= flags;
+        let d = dir.index();
+        self.dirs[d].tcp_flags |= flags;
         if segment.window == 0 && !rst && !syn {
-            stats.zero_windows += 1;
-            let n = stats.zero_windows;
+            let count = &mut self.extras_mut().zero_windows[d];
+            *count += 1;
+            let n = *count;
             self.history.counted(letter(b'w'), n);
         }
         if segment.payload_len > 0 {
             let end = segment.seq.wrapping_add(segment.payload_len);
-            let stats = &mut self.dirs[dir.index()];
+            let stats = &mut self.dirs[d];
             // RFC 1982-style serial comparison: data ending at or before what was already seen
             // is a retransmission.
             if stats.has_next_seq && (stats.next_seq.wrapping_sub(end) as i32) >= 0 {
-                stats.retransmits += 1;
-                let n = stats.retransmits;
+                let count = &mut self.extras_mut().retransmits[d];
+                *count += 1;
+                let n = *count;
                 self.history.counted(letter(b't'), n);
             } else {
                 stats.next_seq = end;
@@ -422,7 +529,12 @@ impl FlowRecord {
 
     /// Retransmitted data segments per direction.
     pub fn retransmits(&self) -> [u32; 2] {
-        [self.dirs[0].retransmits, self.dirs[1].retransmits]
+        self.extras.as_deref().map_or([0; 2], |x| x.retransmits)
+    }
+
+    /// Zero-window segments per direction (SYN and RST segments not counted).
+    pub fn zero_windows(&self) -> [u32; 2] {
+        self.extras.as_deref().map_or([0; 2], |x| x.zero_windows)
     }
 }
 
@@ -430,11 +542,97 @@ impl FlowRecord {
 mod tests {
     use super::*;
 
-    /// Issue 6: the flow table's memory is mostly records (a million flows, 216 MB of them). A
+    /// Issue 6: the flow table's memory is mostly records (a million flows, 184 MB of them). A
     /// field added to the record should be a deliberate choice, so this fails when it grows.
+    /// 181 bytes of fields and 3 of padding; what few flows need is in the boxed extras.
     #[test]
     fn flow_record_stays_small() {
-        assert_eq!(size_of::<DirStats>(), 40);
-        assert_eq!(size_of::<FlowRecord>(), 216);
+        assert_eq!(size_of::<DirStats>(), 32);
+        assert_eq!(size_of::<PackedPos>(), 8);
+        assert_eq!(size_of::<FlowRecord>(), 184);
+    }
+
+    fn record_at(pos: PacketPos) -> FlowRecord {
+        let (key, side) = FlowKey::new(
+            IpAddr::from([10, 0, 0, 1]),
+            50_000,
+            IpAddr::from([10, 0, 0, 2]),
+            3389,
+            protocol::TCP,
+        );
+        FlowRecord::new(key, side, false, Timestamp::from_nanos(1), pos)
+    }
+
+    #[test]
+    fn packet_positions_within_the_bounds_come_back_unchanged() {
+        let max_file = (1 << PackedPos::FILE_BITS) - 1;
+        let max_number = (1 << PackedPos::NUMBER_BITS) - 1;
+        for (file, number) in [(0, 1), (1, 0), (7, 123_456_789), (max_file, max_number)] {
+            let pos = PacketPos { file, number };
+            assert_eq!(record_at(pos).first_pos(), pos);
+        }
+    }
+
+    #[test]
+    fn packet_positions_beyond_the_bounds_saturate() {
+        let pos = PacketPos {
+            file: u32::MAX,
+            number: u64::MAX,
+        };
+        let got = record_at(pos).first_pos();
+        assert_eq!(got.file, (1 << 20) - 1);
+        assert_eq!(got.number, (1 << 44) - 1);
+        // One part saturating leaves the other alone.
+        let pos = PacketPos {
+            file: 3,
+            number: 1 << 44,
+        };
+        assert_eq!(
+            record_at(pos).first_pos(),
+            PacketPos {
+                file: 3,
+                number: (1 << 44) - 1
+            }
+        );
+    }
+
+    #[test]
+    fn client_isn_is_none_until_set() {
+        let mut r = record_at(PacketPos::default());
+        assert_eq!(r.client_isn(), None);
+        r.set_client_isn(0);
+        assert_eq!(r.client_isn(), Some(0));
+    }
+
+    fn segment(seq: u32, window: u16, payload_len: u32) -> TcpSegment<'static> {
+        TcpSegment {
+            src_port: 50_000,
+            dst_port: 3389,
+            seq,
+            ack: 1,
+            flags: ACK,
+            window,
+            payload_len,
+            payload: &[],
+        }
+    }
+
+    #[test]
+    fn extras_are_allocated_by_the_first_anomaly_only() {
+        let mut r = record_at(PacketPos::default());
+        r.apply_tcp(Direction::ToServer, &segment(1000, 512, 100));
+        r.apply_tcp(Direction::ToServer, &segment(1100, 512, 100));
+        assert!(r.extras.is_none(), "in-order data needs no extras");
+        assert_eq!(r.retransmits(), [0, 0]);
+        r.apply_tcp(Direction::ToServer, &segment(1100, 512, 100));
+        r.apply_tcp(Direction::ToClient, &segment(1, 0, 0));
+        assert_eq!(r.retransmits(), [1, 0]);
+        assert_eq!(r.zero_windows(), [0, 1]);
+        // Counters and ICMP rejection share the box; details stay absent until recorded.
+        assert!(r.details().is_none());
+        assert!(r.icmp_reject().is_none());
+        r.details_or_default();
+        assert!(r.details().is_some());
+        assert_eq!(r.retransmits(), [1, 0]);
     }
 }

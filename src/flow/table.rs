@@ -423,7 +423,7 @@ impl FlowTable {
             // before any answer it is a retry of the same attempt (counted, not a new flow).
             if bare_syn && existing.responder_answered() {
                 let same_attempt = existing.direction(side) == Direction::ToServer
-                    && existing.client_isn == Some(seg.seq)
+                    && existing.client_isn() == Some(seg.seq)
                     && !existing.is_closed();
                 if !same_attempt {
                     return Some(EndReason::PortReuse);
@@ -472,13 +472,11 @@ impl FlowTable {
         let id = self.find(self.hasher.hash_one(key), &key);
         match id.and_then(|id| self.flows.get_mut(id)) {
             Some(flow) => {
-                if flow.icmp_reject.is_none() {
-                    flow.icmp_reject = Some(Box::new(IcmpReject {
-                        code: message.code,
-                        v6: message.v6,
-                        from,
-                    }));
-                }
+                flow.set_icmp_reject_once(IcmpReject {
+                    code: message.code,
+                    v6: message.v6,
+                    from,
+                });
                 self.stats.icmp_errors_tied += 1;
             }
             None => self.stats.icmp_errors_untied += 1,

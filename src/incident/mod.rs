@@ -124,7 +124,7 @@ impl Candidate {
             _ if flow.is_tcp() && flow.server().1 == 443 => CandidateKind::Https,
             _ => return None,
         };
-        let details = flow.details.as_deref();
+        let details = flow.details();
         let [o, r] = flow.tcp_states;
         let close = if !flow.is_tcp() {
             CloseKind::Open
@@ -143,7 +143,7 @@ impl Candidate {
             server: flow.server(),
             first_seen: flow.first_seen,
             last_seen: flow.last_seen,
-            first_pos: flow.first_pos,
+            first_pos: flow.first_pos(),
             packets: [flow.to_server().packets, flow.to_client().packets],
             bytes: [flow.to_server().ip_bytes, flow.to_client().ip_bytes],
             payload_bytes: [

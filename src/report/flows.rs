@@ -113,12 +113,15 @@ pub fn write_flow<W: Write + ?Sized>(
         verdict: flow.class.verdict.as_str(),
         outcome: flow.outcome().as_str(),
         syn_retries: flow.syn_retries,
-        icmp_reject: flow.icmp_reject.as_deref().copied(),
+        icmp_reject: flow.icmp_reject().copied(),
         end_reason: reason,
         last_ts: flow.last_seen.as_secs_f64(),
-        first_packet: FirstPacket {
-            file: flow.first_pos.file,
-            number: flow.first_pos.number,
+        first_packet: {
+            let pos = flow.first_pos();
+            FirstPacket {
+                file: pos.file,
+                number: pos.number,
+            }
         },
         app: flow.class.app().map(|a| a.as_str()),
         payload: flow.class.payload.map(|p| p.as_str()),
@@ -127,7 +130,7 @@ pub fn write_flow<W: Write + ?Sized>(
             .port_service
             .and_then(|id| classifier.service(id))
             .map(|s| s.name.as_str()),
-        details: flow.details.as_deref(),
+        details: flow.details(),
     };
     serde_json::to_writer(&mut *out, &line)?;
     out.write_all(b"\n")

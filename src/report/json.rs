@@ -16,12 +16,12 @@
 //! | `services[]` | per RDS service seen: `service`, `transport`, `ports`, `flows`, `packets`, `bytes`, `outcomes` {`answered`, `rejected`, `unanswered`}, `conn_states` {code: flows}, `syn_retries`, `verdicts` {`likely`/`certain`: flows}, `rules` (rule ids), `servers`, `clients`, `details` (payload findings, below; absent when none) |
 //! | `unclassified` | `flows`, `packets`, `bytes`, `outcomes`, `top_ports[]` {`transport`, `port` (null for the "other" line), `flows`, `packets`, `bytes`, `outcomes`}, `details` (payload findings of the unclassified flows, absent when none) |
 //! | `decode` | `errors` and `anomalies` {layer: {kind: frames}}, `truncated_packets`, `non_ip` {"0x0806": frames}, `unsupported_link_types`, `other_ip_protocols`, `fragments_attributed`, `fragments_orphaned`, `icmp_errors_tied`, `icmp_errors_untied` |
-//! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `peak_table_bytes` (the flow table's peak allocation: record slab plus key index), `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
+//! | `flow_table` | `max_flows`, `peak_flows`, `evicted`, `peak_table_bytes` (the flow table's peak allocation: record slab plus key index; the boxed extras of the flows that have payload details, an ICMP rejection or TCP anomalies are not counted), `ended` {reason: flows}, `timeouts` {`tcp`, `tcp_closed`, `udp`, `icmp`: seconds} |
 //! | `timeline` | flow starts per RDS service over the capture: `start` (seconds since the epoch, a multiple of the bucket width; null without packets), `bucket_seconds` (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800 or a doubling of that), `buckets` (at most 60, covering the capture), `services[]` {`service`, `flows` [per bucket], `failed` [per bucket: rejected or unanswered]} in signature order |
 //! | `live` | only for `rdsflows capture` (absent for files): `interface`, `link_type`, `filter` (or null), `snaplen`, `promiscuous`, `stopped_by` (`signal`, `duration`, `count`, `error`), `kernel` {`received`, `dropped` (capture buffer full), `if_dropped` (interface or driver)}, `written` (the `-w` files, in order) |
 //! | `verdict` | observed versus expected, below |
 //! | `incident` | RDP `sessions[]`, `findings[]`, `flows_not_joined` (RDP flows beyond the 100,000 kept for the join) and `tunnels_not_joined` (HTTPS flows beyond the 100,000 kept as possible gateway tunnels), below; absent only when no verdict was made |
-//! | `resources` | `flow_record_bytes` (one flow record), `peak_rss_bytes` (peak resident memory of the process on Linux, else null) |
+//! | `resources` | `flow_record_bytes` (one flow record, `size_of::<FlowRecord>()`: 184 bytes in this version), `peak_rss_bytes` (peak resident memory of the process on Linux, else null) |
 //!
 //! `verdict`:
 //!

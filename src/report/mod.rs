@@ -294,7 +294,7 @@ impl DetailsAgg {
         if let Some(app) = flow.class.app() {
             self.apps.add(app.as_str());
         }
-        let Some(d) = flow.details.as_deref() else {
+        let Some(d) = flow.details() else {
             return;
         };
         if let Some(rdp) = &d.rdp {

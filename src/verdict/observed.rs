@@ -69,9 +69,9 @@ impl ObservedEdge {
         self.syn_retries += u64::from(flow.syn_retries);
         match flow.outcome() {
             Outcome::Answered => self.answered += 1,
-            Outcome::Rejected if flow.icmp_reject.is_some() && flow.to_client().packets == 0 => {
+            Outcome::Rejected if flow.icmp_reject().is_some() && flow.to_client().packets == 0 => {
                 self.icmp_rejected += 1;
-                self.icmp_from = self.icmp_from.or(flow.icmp_reject.as_ref().map(|r| r.from));
+                self.icmp_from = self.icmp_from.or(flow.icmp_reject().map(|r| r.from));
             }
             Outcome::Rejected => self.rejected += 1,
             Outcome::Unanswered => self.unanswered += 1,
@@ -93,8 +93,7 @@ impl ObservedEdge {
             self.found_by_payload += 1;
         }
         let mapped = flow
-            .details
-            .as_ref()
+            .details()
             .and_then(|d| d.dcerpc.as_ref())
             .and_then(|d| d.epm_mapped);
         if let Some(interface) = mapped {

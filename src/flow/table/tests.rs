@@ -259,7 +259,7 @@ fn icmp_unreachable_rejects_the_quoted_flow() {
     t.finish();
     let flows: Vec<_> = t.drain_ended().collect();
     assert_eq!(flows[0].0.outcome(), Outcome::Rejected);
-    assert_eq!(flows[0].0.icmp_reject.as_ref().map(|r| r.code), Some(3));
+    assert_eq!(flows[0].0.icmp_reject().map(|r| r.code), Some(3));
     assert_eq!(t.stats().icmp_errors_tied, 1);
 }
 
