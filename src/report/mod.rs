@@ -885,7 +885,7 @@ impl SummaryBuilder {
                 _ => 0.0,
             },
             link_types: stats
-                .link_types
+                .link_types()
                 .iter()
                 .map(|(l, n)| (l.name(), *n))
                 .collect(),
