@@ -423,15 +423,7 @@ fn dispatch<S: PacketSource + ?Sized>(
                     merge.sink.flush()?;
                 }
                 if due {
-                    drain(replies, merge, classifier)?;
-                    tick(
-                        observer,
-                        source,
-                        stats,
-                        merge.progress(),
-                        classifier,
-                        &merge.services,
-                    );
+                    report_progress(source, stats, classifier, observer, replies, merge)?;
                 }
                 continue;
             }
@@ -454,20 +446,34 @@ fn dispatch<S: PacketSource + ?Sized>(
             }
         }
         if stats.packets.is_multiple_of(PROGRESS_EVERY) {
-            drain(replies, merge, classifier)?;
-            tick(
-                observer,
-                source,
-                stats,
-                merge.progress(),
-                classifier,
-                &merge.services,
-            );
+            report_progress(source, stats, classifier, observer, replies, merge)?;
         }
     }
     for shard in 0..shards {
         send_batch(shard, &mut batches, inboxes, merge)?;
     }
+    Ok(())
+}
+
+/// Merges what the workers sent so far, then tells the observer where the run stands.
+fn report_progress<S: PacketSource + ?Sized>(
+    source: &mut S,
+    stats: &Stats,
+    classifier: &Classifier,
+    observer: &dyn RunObserver,
+    replies: &Receiver<FromWorker>,
+    merge: &mut Merge<'_>,
+) -> io::Result<()> {
+    drain(replies, merge, classifier)?;
+    let progress = merge.progress();
+    tick(
+        observer,
+        source,
+        stats,
+        progress,
+        classifier,
+        &merge.services,
+    );
     Ok(())
 }
 
