@@ -37,6 +37,7 @@ fn run(
     )
     .unwrap();
     summary.flow_table.peak_flows = 0;
+    summary.flow_table.tables = 0;
     summary.flow_table.peak_table_bytes = 0;
     summary.resources = Resources::default();
     (String::from_utf8(lines).unwrap(), summary)

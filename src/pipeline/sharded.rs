@@ -382,7 +382,9 @@ pub(super) fn run<S: PacketSource + ?Sized>(
         stats.add_decoded(&merge.decoded);
         Ok((merge.sink.summary, merge.table_stats))
     })?;
-    Ok(summary.finish(classifier, &stats, &table_stats, &table_config))
+    let mut summary = summary.finish(classifier, &stats, &table_stats, &table_config);
+    summary.flow_table.tables = shards as u64;
+    Ok(summary)
 }
 
 /// The channels to and from the workers.

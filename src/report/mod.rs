@@ -549,8 +549,11 @@ pub struct DecodeSummary {
 pub struct FlowTableSummary {
     /// `--max-flows`.
     pub max_flows: u64,
-    /// Most flows alive at once.
+    /// Most flows alive at once; with several worker tables (`--threads`), their peaks added
+    /// up (an upper bound: the workers peak at different moments).
     pub peak_flows: u64,
+    /// Flow tables the flows were split across (`--threads`; 1 for a single table).
+    pub tables: u64,
     /// Flows evicted because the table was full.
     pub evicted: u64,
     /// The flow table's peak hash-map allocation, in bytes.
@@ -860,6 +863,7 @@ impl SummaryBuilder {
         let flow_table = FlowTableSummary {
             max_flows: config.max_flows as u64,
             peak_flows: table.peak_flows,
+            tables: 1,
             peak_table_bytes: table.peak_table_bytes,
             evicted: table.ended.get(3).copied().unwrap_or_default(),
             ended: EndReason::ALL

@@ -300,9 +300,14 @@ pub fn write_summary<W: Write + ?Sized>(out: &mut W, s: &Summary, style: Style) 
         .iter()
         .map(|(k, v)| format!("{k} {v:.0} s"))
         .collect();
+    let split = if t.tables > 1 {
+        format!(" (peaks of {} worker tables added up)", t.tables)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "Flow table: peak {} of {} flows, {} evicted; idle timeouts: {}",
+        "Flow table: peak {}{split} of {} flows, {} evicted; idle timeouts: {}",
         group(t.peak_flows),
         group(t.max_flows),
         group(t.evicted),
