@@ -1,5 +1,6 @@
 //! Any frames through decode, the flow table, the classifier and the summary: the first byte
-//! picks the link type, then frames are length-prefixed (one byte). Totals are conserved.
+//! picks the link type (low bits) and one or two flow worker threads (high bit: the sharded
+//! pipeline), then frames are length-prefixed (one byte). Totals are conserved.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -24,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, mut rest)) = data.split_first() else {
         return;
     };
-    let link = LINKS[usize::from(first) % LINKS.len()];
+    let link = LINKS[usize::from(first & 0x7f) % LINKS.len()];
+    let threads = if first & 0x80 == 0 { 1 } else { 2 };
     let mut frames = Vec::new();
     let mut ts = Timestamp::from_parts(1_700_000_000, 0);
     while let Some((&len, tail)) = rest.split_first() {
@@ -49,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         config,
         Some(&mut lines),
         &Progress::new(None, true),
-        1,
+        threads,
     )
     .expect("writing to a Vec cannot fail");
     assert_eq!(summary.totals.packets, count);
