@@ -4,7 +4,7 @@
 //! For each: no panic, bounded memory, a message naming the file and offset where the file is at
 //! fault, and everything else still analysed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use etherparse::PacketBuilder;
@@ -73,11 +73,10 @@ fn tcp(sport: u16, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rdsflows-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+mod common;
+
+fn dir(name: &str) -> common::TempDir {
+    common::TempDir::new(&format!("hostile-{name}"))
 }
 
 fn analyse(path: &Path) -> Summary {

@@ -5,16 +5,12 @@ use std::path::{Path, PathBuf};
 
 use rdsflows::classify::signature::{SignatureError, SignatureSet};
 
-/// A scratch directory unique to this test process.
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdsflows-signatures-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
 
 /// Writes `text` to `name` in the scratch directory and loads it, expecting an error.
 fn load_broken(name: &str, text: &str) -> (PathBuf, SignatureError) {
-    let path = scratch_dir().join(name);
+    let dir = common::TempDir::new(&format!("signatures-{name}"));
+    let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     let result = SignatureSet::load(&path);
     std::fs::remove_file(&path).unwrap();
@@ -110,7 +106,8 @@ fn range_without_evidence_names_path_and_line() {
 
 #[test]
 fn unreadable_file_names_the_path() {
-    let path = scratch_dir().join("does-not-exist.toml");
+    let dir = common::TempDir::new("signatures-missing");
+    let path = dir.join("does-not-exist.toml");
     let err = SignatureSet::load(&path).unwrap_err();
     assert_eq!(err.line, 0);
     let shown = err.to_string();

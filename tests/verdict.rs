@@ -10,6 +10,8 @@ use rdsflows::classify::signature::Role;
 use rdsflows::deployment::Deployment;
 use serde_json::Value;
 
+mod common;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -253,8 +255,7 @@ fn inferred_roles_match_the_deployment_file() {
 
 #[test]
 fn inferred_roles_carry_evidence_and_feed_back_as_a_deployment() {
-    let dir = std::env::temp_dir().join(format!("rdsflows-roles-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("roles");
     let file = dir.join("inferred.toml");
     let out = rdsflows(&[
         "roles",
@@ -338,8 +339,7 @@ fn fail_on_sets_exit_status_1_only_when_found() {
 
 #[test]
 fn broken_deployment_file_names_file_line_and_fix() {
-    let dir = std::env::temp_dir().join(format!("rdsflows-deploy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("deploy");
     let file = dir.join("broken.toml");
     std::fs::write(
         &file,
