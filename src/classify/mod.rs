@@ -878,7 +878,7 @@ mod tests {
 
     // ---- Payload checks (issue 4): vectors from the public captures, cited per constant. ----
 
-    use probe::test_util::hex;
+    use probe::test_util::{hex, MAPI_EPT_MAP};
 
     /// zeek/rdp/rdp-to-ssl.pcap frame 4 (49206 → 3389): CR, cookie AWAKECODI, NEG_REQ SSL|HYBRID.
     const ZEEK_SSL_CR: &str = "0300002f2ae00000000000436f6f6b69653a206d737473686173683d4157414b45434f44490d0a0100080003000000";
@@ -890,25 +890,6 @@ mod tests {
     /// zeek/rdp/rdpeudp-handshake-fail.pcap frame 1 (head; the datagram is zero-padded to
     /// 1232 bytes): SYN with correlation ID f8530360ca7f4241a67374e5201a0000, SYNEX version 2.
     const FAIL_SYN: &str = "ffffffff00401801ee4071dc04d004d0f8530360ca7f4241a67374e5201a00000000000000000000000000000000000000010002";
-    /// zeek/dce-rpc/mapi.pcap frame 400 (tcp/135 → 1066): ept_map response, NSPI at
-    /// 192.168.0.2 tcp/4997.
-    const MAPI_EPT_MAP: &str = concat!(
-        "05 00 02 03 10000000 9800 0000 01000000", // response, frag 152, call 1
-        "80000000 0000 00 00",                     // alloc_hint 128, ctx 0, cancel 0
-        "0000000000000000000000000000000000000000", // entry_handle (20 bytes)
-        "01000000",                                // num_towers 1
-        "04000000 00000000 01000000",              // max_count 4, offset 0, actual_count 1
-        "03000000",                                // referent of tower 1
-        "4b000000 4b000000",                       // tower length 75 (twice)
-        "0500",                                    // 5 floors
-        "1300 0d 185accf564421a108c5908002b2f8426 3800 0200 0000", // floor 1: UUID NSPI v56, minor 0
-        "1300 0d 045d888aeb1cc9119fe808002b104860 0200 0200 0000", // floor 2: NDR v2
-        "0100 0b 0200 0000",     // floor 3: connection-oriented RPC
-        "0100 07 0200 1385",     // floor 4: TCP port 0x1385 = 4997
-        "0100 09 0400 c0a80002", // floor 5: IP 192.168.0.2
-        "00",                    // pad
-        "00000000",              // status 0
-    );
 
     fn padded(head: &str) -> Vec<u8> {
         let mut v = hex(head);

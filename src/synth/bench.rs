@@ -212,18 +212,6 @@ impl Gen {
         Host::remote(ip, ttl)
     }
 
-    fn tls_handshake(&mut self, sni: Option<&str>, alpn: &[&str]) -> Vec<(Direction, Vec<u8>)> {
-        let ch = rdp::tls_client_hello(self.rng(), &ClientHelloOptions { sni, alpn });
-        let enc = self.rng().range_usize(2_600, 3_900);
-        let sf = rdp::tls_server_flight(self.rng(), &ch, enc);
-        let fin = rdp::tls_client_finished(self.rng());
-        vec![
-            (Direction::ToServer, ch),
-            (Direction::ToClient, sf),
-            (Direction::ToServer, fin),
-        ]
-    }
-
     /// `rounds` of small client input answered by screen updates (TLS application data).
     fn rounds(&mut self, ex: &mut Vec<(Direction, Vec<u8>)>, rounds: u64) {
         for _ in 0..rounds {
@@ -271,7 +259,7 @@ impl Gen {
                 let src_ref = self.rng().next_u32() as u16;
                 let cc = rdp::x224_connection_confirm(rdp::PROTOCOL_HYBRID, src_ref);
                 let mut ex = vec![(Direction::ToServer, cr), (Direction::ToClient, cc)];
-                ex.extend(self.tls_handshake(None, &[]));
+                ex.extend(rdp::tls_handshake(self.rng(), None, &[]));
                 let rounds = if kind == Kind::RdpBroker { 3 } else { rounds };
                 self.rounds(&mut ex, rounds);
                 let cport = self.port(&client);
@@ -281,7 +269,8 @@ impl Gen {
             }
             Kind::Gateway => {
                 let client = self.external_client();
-                let mut ex = self.tls_handshake(Some("rdgw.contoso.example"), &["http/1.1"]);
+                let mut ex =
+                    rdp::tls_handshake(self.rng(), Some("rdgw.contoso.example"), &["http/1.1"]);
                 self.rounds(&mut ex, rounds);
                 let cport = self.port(&client);
                 let close = self.close();
@@ -440,7 +429,8 @@ impl Gen {
             }
             Kind::WebHttps => {
                 let client = self.internal_client();
-                let mut ex = self.tls_handshake(Some("www.example.org"), &["h2", "http/1.1"]);
+                let mut ex =
+                    rdp::tls_handshake(self.rng(), Some("www.example.org"), &["h2", "http/1.1"]);
                 self.rounds(&mut ex, rounds);
                 let cport = self.port(&client);
                 self.s

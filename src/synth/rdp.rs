@@ -6,6 +6,7 @@
 
 use std::net::Ipv4Addr;
 
+use super::builder::Direction;
 use super::rng::Rng;
 
 /// MS-RDPBCGR 2.2.1.1.1: requestedProtocols bit PROTOCOL_SSL.
@@ -423,6 +424,21 @@ pub fn dtls_client_hello(random: [u8; 32], record_seq: u64) -> Vec<u8> {
     out.extend_from_slice(&(hs.len() as u16).to_be_bytes());
     out.extend_from_slice(&hs);
     out
+}
+
+/// A TLS 1.3 handshake as the exchanges of one connection: ClientHello, the server's flight
+/// (2,600 to 3,900 bytes of encrypted handshake), the client's Finished. The scenarios and the
+/// benchmark generator share it, so the same draws give the same bytes in both.
+pub fn tls_handshake(rng: &mut Rng, sni: Option<&str>, alpn: &[&str]) -> Vec<(Direction, Vec<u8>)> {
+    let ch = tls_client_hello(rng, &ClientHelloOptions { sni, alpn });
+    let enc = rng.range_usize(2_600, 3_900);
+    let sf = tls_server_flight(rng, &ch, enc);
+    let fin = tls_client_finished(rng);
+    vec![
+        (Direction::ToServer, ch),
+        (Direction::ToClient, sf),
+        (Direction::ToServer, fin),
+    ]
 }
 
 #[cfg(test)]

@@ -398,19 +398,6 @@ impl Story {
             .tcp_session(&client, &dc1, port, 389, t, &ex, Close::Fin)
     }
 
-    /// A TLS 1.3 handshake: ClientHello, server flight, client Finished.
-    fn tls_handshake(&mut self, sni: Option<&str>, alpn: &[&str]) -> Vec<(Direction, Vec<u8>)> {
-        let ch = rdp::tls_client_hello(self.rng(), &ClientHelloOptions { sni, alpn });
-        let enc = self.rng().range_usize(2_600, 3_900);
-        let sf = rdp::tls_server_flight(self.rng(), &ch, enc);
-        let fin = rdp::tls_client_finished(self.rng());
-        vec![
-            (Direction::ToServer, ch),
-            (Direction::ToClient, sf),
-            (Direction::ToServer, fin),
-        ]
-    }
-
     /// Opaque TLS application data of `lo..=hi` bytes from one side.
     fn app(&mut self, dir: Direction, lo: usize, hi: usize) -> (Direction, Vec<u8>) {
         let n = self.rng().range_usize(lo, hi);
@@ -434,7 +421,7 @@ impl Story {
         close: Close,
     ) -> Timestamp {
         let cport = self.s.ephemeral_port(&client);
-        let mut ex = self.tls_handshake(sni, alpn);
+        let mut ex = rdp::tls_handshake(self.rng(), sni, alpn);
         for &(req, resp) in rounds {
             let req = rdp::tls_application_data(self.rng(), req);
             let resp = rdp::tls_application_data(self.rng(), resp);
@@ -533,7 +520,7 @@ impl Story {
         let cc = rdp::x224_connection_confirm(rdp::PROTOCOL_HYBRID, src_ref);
         let mut ex: Vec<(Direction, Vec<u8>)> =
             vec![(Direction::ToServer, cr), (Direction::ToClient, cc)];
-        ex.extend(self.tls_handshake(None, &[]));
+        ex.extend(rdp::tls_handshake(self.rng(), None, &[]));
         for (c, s) in [
             (1_650, 2_100),
             (180, 120),
@@ -954,7 +941,7 @@ impl Story {
         // Client leg: TLS to rdgw, RDG_OUT_DATA WebSocket upgrade and tunnel setup (MS-TSGU
         // 2.2.3, 2.2.5.3: handshake, tunnel create/auth, channel create), CredSSP and RDP inside.
         let cport = self.s.ephemeral_port(&ext);
-        let mut setup = self.tls_handshake(Some("rdgw.contoso.example"), &[]);
+        let mut setup = rdp::tls_handshake(self.rng(), Some("rdgw.contoso.example"), &[]);
         for (c, s) in [
             (740, 310),
             (120, 90),

@@ -762,7 +762,7 @@ pub fn parse_tower(octets: &[u8]) -> Option<EptMapEntry> {
     reason = "tests: a panic is the failure report"
 )]
 mod tests {
-    use super::super::test_util::hex;
+    use super::super::test_util::{hex, MAPI_EPT_MAP};
     use super::*;
     use proptest::prelude::*;
 
@@ -799,26 +799,6 @@ mod tests {
         "0200 0200 00000000000000000000000000000000 00000000", // provider_rejection, reason 2 (transfer syntaxes not supported)
         "0000 0000 33057171babe37498319b5dbef9ccc36 01000000", // acceptance, NDR64 v1
         "0300 0300 00000000000000000000000000000000 00000000", // negotiate_ack, features 0x3
-    );
-
-    /// zeek/dce-rpc/mapi.pcap, frame 400 (tcp/135 → 1066): ept_map response, NDR (32-bit):
-    /// NSPI f5cc5a18-4264-101a-8c59-08002b2f8426 at 192.168.0.2 tcp/4997.
-    const MAPI_EPT_MAP: &str = concat!(
-        "05 00 02 03 10000000 9800 0000 01000000", // response, frag 152, call 1
-        "80000000 0000 00 00",                     // alloc_hint 128, ctx 0, cancel 0
-        "0000000000000000000000000000000000000000", // entry_handle (20 bytes)
-        "01000000",                                // num_towers 1
-        "04000000 00000000 01000000",              // max_count 4, offset 0, actual_count 1
-        "03000000",                                // referent of tower 1
-        "4b000000 4b000000",                       // tower length 75 (twice)
-        "0500",                                    // 5 floors
-        "1300 0d 185accf564421a108c5908002b2f8426 3800 0200 0000", // floor 1: UUID NSPI v56, minor 0
-        "1300 0d 045d888aeb1cc9119fe808002b104860 0200 0200 0000", // floor 2: NDR v2
-        "0100 0b 0200 0000",     // floor 3: connection-oriented RPC
-        "0100 07 0200 1385",     // floor 4: TCP port 0x1385 = 4997
-        "0100 09 0400 c0a80002", // floor 5: IP 192.168.0.2
-        "00",                    // pad
-        "00000000",              // status 0
     );
 
     /// MS-ADOD_Example1_3 frame 143 (tcp/135 → 54355): ept_map response in NDR64, two towers

@@ -218,6 +218,25 @@ pub(crate) mod test_util {
         assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
         digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect()
     }
+    /// zeek/dce-rpc/mapi.pcap, frame 400 (tcp/135 → 1066): ept_map response, NDR (32-bit):
+    /// NSPI f5cc5a18-4264-101a-8c59-08002b2f8426 at 192.168.0.2 tcp/4997.
+    pub(crate) const MAPI_EPT_MAP: &str = concat!(
+        "05 00 02 03 10000000 9800 0000 01000000", // response, frag 152, call 1
+        "80000000 0000 00 00",                     // alloc_hint 128, ctx 0, cancel 0
+        "0000000000000000000000000000000000000000", // entry_handle (20 bytes)
+        "01000000",                                // num_towers 1
+        "04000000 00000000 01000000",              // max_count 4, offset 0, actual_count 1
+        "03000000",                                // referent of tower 1
+        "4b000000 4b000000",                       // tower length 75 (twice)
+        "0500",                                    // 5 floors
+        "1300 0d 185accf564421a108c5908002b2f8426 3800 0200 0000", // floor 1: UUID NSPI v56, minor 0
+        "1300 0d 045d888aeb1cc9119fe808002b104860 0200 0200 0000", // floor 2: NDR v2
+        "0100 0b 0200 0000",     // floor 3: connection-oriented RPC
+        "0100 07 0200 1385",     // floor 4: TCP port 0x1385 = 4997
+        "0100 09 0400 c0a80002", // floor 5: IP 192.168.0.2
+        "00",                    // pad
+        "00000000",              // status 0
+    );
 }
 
 #[cfg(test)]
