@@ -575,12 +575,25 @@ pub fn evaluate(
         .collect();
     let mut covered = vec![false; observed.len()];
     let mut evidence: Vec<EdgeEvidence> = vec![EdgeEvidence::default(); expected.len()];
+    // Expected edges by their two parties: each observed edge is tested only against the edges
+    // between its own parties (testing every pair was a thousand expected edges times tens of
+    // thousands of observed ones on a busy capture, issue 6). Each edge still takes its
+    // observed edges in their order.
+    let mut by_parties: hashbrown::HashMap<(Party, Party), Vec<usize>> = hashbrown::HashMap::new();
     for (e, edge) in expected.iter().enumerate() {
-        for (o, obs) in observed.iter().enumerate() {
-            let (src, dst) = parties[o];
-            if matches(edge, obs, src, dst) {
-                covered[o] = true;
-                evidence[e].add(obs);
+        by_parties.entry((edge.src, edge.dst)).or_default().push(e);
+    }
+    for (o, obs) in observed.iter().enumerate() {
+        let (src, dst) = parties[o];
+        let Some(candidates) = by_parties.get(&(src, dst)) else {
+            continue;
+        };
+        for &e in candidates {
+            if let (Some(edge), Some(slot)) = (expected.get(e), evidence.get_mut(e)) {
+                if matches(edge, obs, src, dst) {
+                    covered[o] = true;
+                    slot.add(obs);
+                }
             }
         }
     }
