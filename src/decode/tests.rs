@@ -265,3 +265,57 @@ fn ipv6_fragment_header_is_found_after_other_extensions() {
         let _ = ipv6_fragment(IpNumber::IPV6_HEADER_HOP_BY_HOP, &chain[..len]);
     }
 }
+
+mod plain_ipv4_road {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An IPv4 packet with chosen header fields (checksum left as is: neither road checks it)
+    /// and random bytes after the fixed 20, then extra bytes as link padding.
+    fn ipv4(ihl: u8, total_len: u16, flags_offset: u16, protocol: u8, rest: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0x40 | (ihl & 0x0f), 0];
+        bytes.extend_from_slice(&total_len.to_be_bytes());
+        bytes.extend_from_slice(&[0x12, 0x34]);
+        bytes.extend_from_slice(&flags_offset.to_be_bytes());
+        bytes.extend_from_slice(&[64, protocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        bytes.extend_from_slice(rest);
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Whenever the short road answers, it answers what the general one does.
+        #[test]
+        fn gives_what_the_general_decoder_gives(
+            ihl in 4u8..8,
+            total_len in 0u16..140,
+            flags_offset in prop_oneof![Just(0u16), Just(0x4000), Just(0x2000), any::<u16>()],
+            protocol in prop_oneof![Just(6u8), Just(17), Just(1), any::<u8>()],
+            rest in proptest::collection::vec(any::<u8>(), 0..120),
+            extra_wire in 0usize..64,
+        ) {
+            let bytes = ipv4(ihl, total_len, flags_offset, protocol, &rest);
+            let wire_len = bytes.len() + extra_wire;
+            if let Some(short) = plain_ipv4(&bytes, wire_len) {
+                for truncated in [false, true] {
+                    prop_assert_eq!(Ok(short), decode_any_ip(&bytes, wire_len, truncated));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn takes_plain_tcp_and_udp_and_leaves_the_rest() {
+        let frame = tcp_syn_frame(b"hello");
+        // Ethernet II: the IP packet starts at byte 14.
+        let ip = &frame[14..];
+        assert!(plain_ipv4(ip, ip.len()).is_some());
+        let mut fragment = ip.to_vec();
+        fragment[6] = 0x20; // more fragments
+        assert!(plain_ipv4(&fragment, fragment.len()).is_none());
+        let mut cut = ip.to_vec();
+        cut.truncate(ip.len() - 1); // total length beyond the bytes
+        assert!(plain_ipv4(&cut, ip.len()).is_none());
+    }
+}
