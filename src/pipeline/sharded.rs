@@ -165,7 +165,8 @@ fn worker(
                         pos: slot.pos,
                     };
                     table.set_clock(slot.clock);
-                    let Some(ip) = account(&mut stats, decode(&raw)) else {
+                    let decoded = decode(&raw);
+                    let Some(ip) = account(&mut stats, &decoded) else {
                         continue;
                     };
                     track(
@@ -174,7 +175,7 @@ fn worker(
                         &mut services,
                         slot.ts,
                         slot.pos,
-                        &ip,
+                        ip,
                     );
                     collect_ended(&mut table, &mut order);
                 }
