@@ -101,7 +101,7 @@ impl FlowKey {
 
 /// The key hashed in one call: 16 bytes when both addresses are IPv4 (nearly every flow), 40
 /// otherwise. The derived `Hash` makes about ten calls into the hasher per key and hashes ~30
-/// bytes, and the flow table's keyed SipHash pays per byte and per call (it was a fifth of
+/// bytes, and a keyed hash pays per byte and per call (with SipHash it was a fifth of
 /// `analyze`'s time on the benchmark capture, issue 6). Equal keys give equal bytes.
 impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
