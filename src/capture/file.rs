@@ -271,14 +271,15 @@ impl FileSource {
         &self.inputs
     }
 
-    /// Loads the next frame of `open[index]` and queues it; an error ends that input.
-    fn advance(&mut self, index: usize) -> Result<(), CaptureError> {
+    /// Loads the next frame of `open[index]` and queues it; an error ends that input. Returns
+    /// the frame's header too, so that the caller need not read back what was just stored.
+    fn advance(&mut self, index: usize) -> Result<Option<Pending>, CaptureError> {
         let Some(input) = self.open.get_mut(index) else {
-            return Ok(());
+            return Ok(None);
         };
         input.pending = None;
         let Some(reader) = input.reader.as_mut() else {
-            return Ok(());
+            return Ok(None);
         };
         let result = match reader.next_pending() {
             Some(Ok(pending)) => {
@@ -288,9 +289,9 @@ impl FileSource {
                 } else {
                     self.heap.push(Reverse((pending.ts, index)));
                 }
-                return Ok(());
+                return Ok(Some(pending));
             }
-            None => Ok(()),
+            None => Ok(None),
             Some(Err(e)) => Err(e),
         };
         // The input has ended: keep its progress, release its file and buffers.
@@ -305,9 +306,13 @@ impl FileSource {
 
 impl PacketSource for FileSource {
     fn next_packet(&mut self) -> Option<Result<RawPacket<'_>, CaptureError>> {
+        // The header of the frame just loaded, kept in hand: read back from `pending` straight
+        // after it was stored, it stalled the load (issue 6).
+        let mut loaded = None;
         if let Some(index) = self.to_advance.take() {
-            if let Err(e) = self.advance(index) {
-                return Some(Err(e));
+            match self.advance(index) {
+                Ok(pending) => loaded = pending.map(|p| (index, p)),
+                Err(e) => return Some(Err(e)),
             }
         }
         // Load the first frame of every input (lazily, so that an error there is returned in turn).
@@ -324,7 +329,10 @@ impl PacketSource for FileSource {
         };
         self.to_advance = Some(index);
         let input = self.open.get(index)?;
-        let pending = input.pending?;
+        let pending = match loaded {
+            Some((at, pending)) if at == index => pending,
+            _ => input.pending?,
+        };
         let reader = input.reader.as_ref()?;
         Some(Ok(RawPacket {
             ts: pending.ts,
