@@ -53,6 +53,11 @@ impl Side {
 
 impl FlowKey {
     /// The key of a packet from `(src, src_port)` to `(dst, dst_port)`, and the side it came from.
+    ///
+    /// Always inlined: called once per packet, and left to LTO it stayed a call whose result
+    /// went through memory, a stalled load in the flow table's update (issue 6: together with
+    /// the hash below, 2–3 % of a one-thread `analyze`).
+    #[inline(always)]
     pub fn new(
         src: IpAddr,
         src_port: u16,
@@ -104,6 +109,8 @@ impl FlowKey {
 /// bytes, and a keyed hash pays per byte and per call (with SipHash it was a fifth of
 /// `analyze`'s time on the benchmark capture, issue 6). Equal keys give equal bytes.
 impl Hash for FlowKey {
+    // Always inlined, as `FlowKey::new` is: once per packet.
+    #[inline(always)]
     fn hash<H: Hasher>(&self, state: &mut H) {
         let tail = (u32::from(self.a_port) << 16) | u32::from(self.b_port);
         match (self.a_addr, self.b_addr) {
