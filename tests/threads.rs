@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use rdsflows::capture::file::open_inputs;
+use rdsflows::capture::pcap::PcapReader;
 use rdsflows::capture::replay::ReplaySource;
 use rdsflows::capture::{LinkType, PacketSource};
 use rdsflows::classify::signature::SignatureSet;
@@ -159,19 +160,14 @@ fn generated_mix_with_short_timeouts_is_the_same_on_any_number_of_threads() {
     }
 }
 
-/// The frames of a classic pcap held in memory.
+/// The frames of a classic pcap held in memory, read where they lie.
 fn frames_of(pcap: &[u8]) -> Vec<(rdsflows::time::Timestamp, Vec<u8>)> {
-    let dir = std::env::temp_dir().join(format!("rdsflows-threads-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("mix.pcap");
-    std::fs::write(&path, pcap).unwrap();
-    let (mut source, errors) = open_inputs(&[path]);
-    assert!(errors.is_empty());
+    let mut reader = PcapReader::new(pcap, "mix.pcap").unwrap();
     let mut frames = Vec::new();
-    while let Some(Ok(packet)) = source.next_packet() {
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.unwrap();
         assert_eq!(packet.link, LinkType::ETHERNET);
         frames.push((packet.ts, packet.data.to_vec()));
     }
-    let _ = std::fs::remove_dir_all(dir);
     frames
 }

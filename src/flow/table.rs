@@ -216,8 +216,13 @@ impl FlowTable {
 
     /// A live flow by key.
     pub fn get(&self, key: &FlowKey) -> Option<&FlowRecord> {
-        let id = self.find(self.hasher.hash_one(key), key)?;
+        let id = self.find_key(key)?;
         self.flows.get(id)
+    }
+
+    /// The slot id of the live flow `key`.
+    fn find_key(&self, key: &FlowKey) -> Option<u32> {
+        self.find(self.hasher.hash_one(key), key)
     }
 
     /// The slot id of the live flow `key`, whose hash is `hash`.
@@ -471,7 +476,7 @@ impl FlowTable {
             return;
         };
         let (key, _) = FlowKey::new(q.src, q.src_port, q.dst, q.dst_port, q.protocol);
-        let id = self.find(self.hasher.hash_one(key), &key);
+        let id = self.find_key(&key);
         match id.and_then(|id| self.flows.get_mut(id)) {
             Some(flow) => {
                 flow.set_icmp_reject_once(IcmpReject {
@@ -533,7 +538,7 @@ impl FlowTable {
             self.stats.fragments_orphaned += 1;
             return None;
         };
-        let id = self.find(self.hasher.hash_one(key), &key);
+        let id = self.find_key(&key);
         let Some(flow) = id.and_then(|id| self.flows.get_mut(id)) else {
             self.stats.fragments_orphaned += 1;
             return None;
