@@ -154,6 +154,31 @@ impl Stats {
         }
     }
 
+    /// Adds the frame counts `other` kept (frames, bytes, link types, times, frames per
+    /// input): a run whose threads each count their own stretches of the input adds them up.
+    /// Steps back in time across the seams between stretches are the caller's to count.
+    pub fn add_frames(&mut self, other: &Self) {
+        self.packets += other.packets;
+        self.wire_bytes += other.wire_bytes;
+        self.captured_bytes += other.captured_bytes;
+        self.truncated_packets += other.truncated_packets;
+        for (link, n) in other.link_types() {
+            *self.link_types.entry(link).or_default() += n;
+        }
+        self.first_ts = match (self.first_ts, other.first_ts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ts = match (self.last_ts, other.last_ts) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.ts_backwards += other.ts_backwards;
+        for (input, theirs) in self.inputs.iter_mut().zip(&other.inputs) {
+            input.packets += theirs.packets;
+        }
+    }
+
     /// Adds the counts that come from decoding (IP packets, non-IP frames, unsupported links,
     /// decode errors, anomalies, other IP protocols) that `other` kept: a sharded run decodes
     /// in its workers and adds their counts up at the end.

@@ -2,12 +2,20 @@
 //! on every bundled sample, every public capture, and generated RDS mixes with timeouts short
 //! enough that flows end by idling, closing and port reuse all through the input. Only the flow
 //! table's own peak figures may differ (shards add up their peaks) and are left out.
+//!
+//! A plain pcap file is read by ranges, one reader per thread: these runs are also made with
+//! ranges far smaller than a frame (so that records, flows and timeouts cross many seams), on
+//! damaged files, and on a file whose payloads are full of fake record headers, which mislead
+//! the threads' guesses of where a range's first record starts.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
 use rdsflows::capture::file::open_inputs;
 use rdsflows::capture::pcap::PcapReader;
 use rdsflows::capture::replay::ReplaySource;
+use rdsflows::capture::writer::PcapWriter;
 use rdsflows::capture::{LinkType, PacketSource};
 use rdsflows::classify::signature::SignatureSet;
 use rdsflows::classify::Classifier;
@@ -15,7 +23,9 @@ use rdsflows::flow::FlowTableConfig;
 use rdsflows::report::progress::Progress;
 use rdsflows::report::{Resources, Summary};
 use rdsflows::synth::bench::{write_bench, BenchSpec};
-use rdsflows::time::Duration;
+use rdsflows::time::{Duration, Timestamp};
+
+use common::TempDir;
 
 /// Flow lines and the summary, with the figures that describe the tables rather than the
 /// traffic zeroed. The summary is compared whole, the parts the JSON leaves out (the observed
@@ -76,6 +86,17 @@ fn from_files(paths: Vec<PathBuf>) -> impl FnMut() -> Box<dyn PacketSource> {
         Box::new(source)
     }
 }
+
+/// A file read by ranges of `chunk_bytes` when several threads read it.
+fn from_file_in_chunks(path: PathBuf, chunk_bytes: u64) -> impl FnMut() -> Box<dyn PacketSource> {
+    move || {
+        let (source, _) = open_inputs(std::slice::from_ref(&path));
+        Box::new(source.with_chunk_bytes(chunk_bytes))
+    }
+}
+
+/// Range sizes: shorter than a record header, a frame or so, and many frames.
+const CHUNK_SIZES: [u64; 3] = [13, 1_500, 65_536];
 
 #[test]
 fn every_sample_is_the_same_on_any_number_of_threads() {
@@ -158,6 +179,142 @@ fn generated_mix_with_short_timeouts_is_the_same_on_any_number_of_threads() {
             config,
         );
     }
+}
+
+#[test]
+fn every_sample_read_in_small_ranges_is_the_same_on_any_number_of_threads() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    for entry in std::fs::read_dir(samples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pcap") {
+            for chunk_bytes in CHUNK_SIZES {
+                let name = format!("{} in {chunk_bytes}-byte ranges", path.display());
+                let source = from_file_in_chunks(path.clone(), chunk_bytes);
+                assert_same_for_every_thread_count(&name, source, FlowTableConfig::default());
+            }
+        }
+    }
+}
+
+/// The generated mix with short timeouts, from a file read by ranges: flows idle out, close
+/// and reuse ports across the seams between ranges.
+#[test]
+fn generated_mix_read_in_ranges_is_the_same_on_any_number_of_threads() {
+    let dir = TempDir::new("threads-mix");
+    let path = dir.join("mix.pcap");
+    let mut pcap = Vec::new();
+    let spec = BenchSpec {
+        packets: 20_000,
+        flows: 1_500,
+        concurrent: 150,
+        seed: 11,
+    };
+    write_bench(spec, &mut pcap).unwrap();
+    std::fs::write(&path, &pcap).unwrap();
+    let config = FlowTableConfig {
+        tcp_idle: Duration::from_secs(2),
+        tcp_closed: Duration::from_secs(1),
+        udp_idle: Duration::from_secs(1),
+        icmp_idle: Duration::from_secs(1),
+        ..FlowTableConfig::default()
+    };
+    for chunk_bytes in [977, 30_000] {
+        let source = from_file_in_chunks(path.clone(), chunk_bytes);
+        assert_same_for_every_thread_count("generated mix in ranges", source, config);
+    }
+}
+
+/// Damage ends a file at the same record, with the same error, however it is read: a file cut
+/// short inside a record, and one whose record in the middle claims an impossible length.
+#[test]
+fn damaged_files_end_at_the_same_record_on_any_number_of_threads() {
+    let dir = TempDir::new("threads-damage");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rds-deployment.pcap");
+    let bytes = std::fs::read(&sample).unwrap();
+    let half = record_offsets(&bytes)[record_offsets(&bytes).len() / 2];
+    let mut bad_length = bytes.clone();
+    bad_length[half + 8..half + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let cases = [
+        ("cut", bytes[..bytes.len() * 2 / 3].to_vec()),
+        ("bad-length", bad_length),
+    ];
+    for (name, damaged) in cases {
+        let path = dir.join(format!("{name}.pcap"));
+        std::fs::write(&path, &damaged).unwrap();
+        for chunk_bytes in CHUNK_SIZES {
+            let source = from_file_in_chunks(path.clone(), chunk_bytes);
+            let label = format!("{name} in {chunk_bytes}-byte ranges");
+            assert_same_for_every_thread_count(&label, source, FlowTableConfig::default());
+        }
+        let (_, summary) = run(
+            from_file_in_chunks(path.clone(), 1_500)().as_mut(),
+            FlowTableConfig::default(),
+            2,
+        );
+        let error = summary.inputs.iter().find_map(|i| i.error.clone());
+        assert!(error.is_some(), "{name}: the damage is reported");
+    }
+}
+
+/// UDP payloads full of fake pcap record headers (sound ones, of one-byte records): a thread that
+/// starts reading a range inside such a payload takes them for records. The check against the
+/// range before must catch every such guess, and the range must be read again.
+#[test]
+fn fake_record_headers_in_payloads_do_not_mislead_the_threads() {
+    let dir = TempDir::new("threads-fake");
+    let path = dir.join("fake.pcap");
+    let mut writer = PcapWriter::new(Vec::new(), LinkType::ETHERNET, 65_535).unwrap();
+    let base = 1_700_000_000i64;
+    for n in 0..400u32 {
+        let ts = Timestamp::from_nanos((base + i64::from(n / 10)) * 1_000_000_000);
+        let mut fake = Vec::new();
+        for _ in 0..10 {
+            fake.extend_from_slice(&((base as u32) + n / 10).to_le_bytes()); // ts_sec
+            fake.extend_from_slice(&500u32.to_le_bytes()); // ts_usec
+            fake.extend_from_slice(&1u32.to_le_bytes()); // incl_len
+            fake.extend_from_slice(&1u32.to_le_bytes()); // orig_len
+            fake.push(0); // the frame
+        }
+        let client = [10, 0, (n % 7) as u8, 1 + (n % 5) as u8];
+        let frame = udp_frame(client, [10, 0, 9, 9], 50_000 + (n % 13) as u16, 3389, &fake);
+        writer.write_packet(ts, &frame, frame.len() as u32).unwrap();
+    }
+    std::fs::write(&path, writer.finish().unwrap()).unwrap();
+    for chunk_bytes in [40, 100, 333, 1_000] {
+        let source = from_file_in_chunks(path.clone(), chunk_bytes);
+        let name = format!("fake headers in {chunk_bytes}-byte ranges");
+        assert_same_for_every_thread_count(&name, source, FlowTableConfig::default());
+    }
+}
+
+/// An Ethernet frame carrying an IPv4 UDP datagram (checksums left zero: rdsflows does not
+/// check them).
+fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let total = (20 + 8 + payload.len()) as u16;
+    frame.extend_from_slice(&[0x45, 0]);
+    frame.extend_from_slice(&total.to_be_bytes());
+    frame.extend_from_slice(&[0, 1, 0, 0, 64, 17, 0, 0]);
+    frame.extend_from_slice(&src);
+    frame.extend_from_slice(&dst);
+    frame.extend_from_slice(&sport.to_be_bytes());
+    frame.extend_from_slice(&dport.to_be_bytes());
+    frame.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Where each record of a little-endian classic pcap starts.
+fn record_offsets(pcap: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        offsets.push(at);
+        let caplen = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + caplen;
+    }
+    offsets
 }
 
 /// The frames of a classic pcap held in memory, read where they lie.

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
+use super::chunks::{PcapChunks, CHUNK_BYTES};
 use super::netmon::{self, NetmonReader};
 use super::pcap::{self, PcapReader};
 use super::pcapng::{self, PcapngReader};
@@ -252,6 +253,8 @@ pub struct FileSource {
     /// Progress of the seeking inputs that have ended.
     bytes_settled: u64,
     bytes_total: Option<u64>,
+    /// Bytes per range when threads read a sole plain pcap by ranges.
+    chunk_bytes: u64,
 }
 
 impl fmt::Debug for FileSource {
@@ -265,6 +268,14 @@ impl fmt::Debug for FileSource {
 }
 
 impl FileSource {
+    /// Reads a sole plain pcap in ranges of `bytes` on a run with several threads (default
+    /// [`CHUNK_BYTES`]): tests use small ranges so that records and flows cross many seams.
+    #[must_use]
+    pub fn with_chunk_bytes(mut self, bytes: u64) -> Self {
+        self.chunk_bytes = bytes;
+        self
+    }
+
     /// The inputs as expanded (directories replaced by the files in them); `PacketPos::file`
     /// indexes this list. Inputs that failed to open are listed too (they deliver no frame).
     pub fn inputs(&self) -> &[PathBuf] {
@@ -362,6 +373,17 @@ impl PacketSource for FileSource {
     fn bytes_total(&self) -> Option<u64> {
         self.bytes_total
     }
+
+    fn pcap_chunks(&self) -> Option<(PcapChunks, u32)> {
+        let [input] = self.open.as_slice() else {
+            return None;
+        };
+        let path = self.inputs.get(input.file as usize)?;
+        if self.primed > 0 || input.reader.is_none() || path.as_os_str() == STDIN_NAME {
+            return None;
+        }
+        Some((PcapChunks::open(path, self.chunk_bytes)?, input.file))
+    }
 }
 
 /// Opens every input and returns one merged source, plus the errors of the inputs that could not
@@ -413,6 +435,7 @@ pub fn open_inputs(paths: &[PathBuf]) -> (FileSource, Vec<CaptureError>) {
         bytes_read: counter,
         bytes_settled: 0,
         bytes_total,
+        chunk_bytes: CHUNK_BYTES,
     };
     (source, errors)
 }

@@ -2,6 +2,7 @@
 //! Owns reading container formats and devices and handing out borrowed frames with their capture
 //! time; must not decode protocol headers or touch flows.
 
+pub mod chunks;
 pub mod file;
 #[cfg(feature = "live")]
 pub mod live;
@@ -231,6 +232,13 @@ pub trait PacketSource {
 
     /// Total bytes the inputs hold, when known (regular files), for progress.
     fn bytes_total(&self) -> Option<u64> {
+        None
+    }
+
+    /// The source as one plain classic pcap file that threads can read by ranges, with its
+    /// index among the inputs, when it is exactly that and nothing has been read from it yet:
+    /// a run on several threads then reads it in parallel. `None` by default.
+    fn pcap_chunks(&self) -> Option<(chunks::PcapChunks, u32)> {
         None
     }
 }

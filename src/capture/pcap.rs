@@ -20,9 +20,9 @@ const MAGIC_MICROS: u32 = 0xA1B2_C3D4;
 /// draft-ietf-opsawg-pcap section 4: magic for nanosecond timestamps.
 const MAGIC_NANOS: u32 = 0xA1B2_3C4D;
 /// draft-ietf-opsawg-pcap section 4: the file header is 24 bytes.
-const FILE_HEADER_LEN: usize = 24;
+pub(super) const FILE_HEADER_LEN: usize = 24;
 /// draft-ietf-opsawg-pcap section 5: the record header is 16 bytes.
-const RECORD_HEADER_LEN: usize = 16;
+pub(super) const RECORD_HEADER_LEN: usize = 16;
 /// draft-ietf-opsawg-pcap section 4: LinkType is the low 16 bits of the "LinkType and additional
 /// information" field; the upper bits carry the FCS length and reserved bits.
 const LINKTYPE_MASK: u32 = 0x0000_FFFF;
@@ -72,6 +72,45 @@ impl<T: AsRef<[u8]>> Buffered for Cursor<T> {
         let all = self.get_ref().as_ref();
         let at = usize::try_from(self.position()).unwrap_or(usize::MAX);
         all.get(at..).unwrap_or_default()
+    }
+}
+
+/// What a classic pcap file header says about the records after it (draft-ietf-opsawg-pcap
+/// section 4): enough to walk records from any record boundary.
+#[derive(Clone, Copy, Debug)]
+pub struct PcapLayout {
+    endian: Endian,
+    nanos: bool,
+    link: LinkType,
+    snaplen: u32,
+    max_caplen: u32,
+}
+
+impl PcapLayout {
+    /// The link type of every frame.
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// The time, captured length and original length in a record header; `None` when the
+    /// captured length is past what the reader accepts (the reader stops there with an error).
+    pub fn record(&self, header: &[u8; RECORD_HEADER_LEN]) -> Option<(Timestamp, u32, u32)> {
+        let (ts, caplen, orig_len) = parse_header(self.endian, self.nanos, header);
+        (caplen <= self.max_caplen).then_some((ts, caplen, orig_len))
+    }
+
+    /// Whether a record header is what a capture tool writes: a fraction of a second below
+    /// one second, a frame that had bytes on the wire, and a captured length the reader
+    /// accepts and no longer than the original. (Zeroed bytes, common in payloads, would
+    /// otherwise pass for a row of empty records.)
+    /// Stricter than [`Self::record`], which reads whatever it can: this is for finding
+    /// record boundaries in the middle of a file.
+    pub fn is_plausible(&self, header: &[u8; RECORD_HEADER_LEN]) -> bool {
+        let [_, _, _, _, f0, f1, f2, f3, ..] = *header;
+        let frac = self.endian.u32([f0, f1, f2, f3]);
+        let limit = if self.nanos { 1_000_000_000 } else { 1_000_000 };
+        let (_, caplen, orig_len) = parse_header(self.endian, self.nanos, header);
+        frac < limit && orig_len > 0 && caplen <= self.max_caplen && caplen <= orig_len
     }
 }
 
@@ -136,22 +175,59 @@ impl<R: Read> PcapReader<R> {
         // Version (2.4), thiszone and sigfigs are ignored, as libpcap does: thiszone is always 0
         // in practice and sigfigs is never set.
         let snaplen = endian.u32([s0, s1, s2, s3]);
-        let link = LinkType(endian.u32([l0, l1, l2, l3]) & LINKTYPE_MASK);
-        Ok(Self {
-            inner,
-            path: path.to_path_buf(),
+        let layout = PcapLayout {
+            endian,
+            nanos,
+            link: LinkType(endian.u32([l0, l1, l2, l3]) & LINKTYPE_MASK),
+            snaplen,
+            max_caplen: snaplen.clamp(MIN_CAPLEN_LIMIT, MAX_RECORD_LEN),
+        };
+        Ok(Self::resume(inner, path, layout, FILE_HEADER_LEN as u64, 0))
+    }
+
+    /// A reader that starts at a record boundary inside a file whose header said `layout`:
+    /// `inner` holds the file from byte `offset` on, and `number` records came before it.
+    /// Frames and errors carry the file's own numbers and offsets, as if read from the start.
+    pub fn resume(
+        inner: R,
+        path: impl AsRef<Path>,
+        layout: PcapLayout,
+        offset: u64,
+        number: u64,
+    ) -> Self {
+        let PcapLayout {
             endian,
             nanos,
             link,
             snaplen,
-            max_caplen: snaplen.clamp(MIN_CAPLEN_LIMIT, MAX_RECORD_LEN),
-            offset: FILE_HEADER_LEN as u64,
-            number: 0,
+            max_caplen,
+        } = layout;
+        Self {
+            inner,
+            path: path.as_ref().to_path_buf(),
+            endian,
+            nanos,
+            link,
+            snaplen,
+            max_caplen,
+            offset,
+            number,
             buf: Vec::new(),
             len: 0,
             in_place: 0,
             done: false,
-        })
+        }
+    }
+
+    /// What the file header said about every record.
+    pub fn layout(&self) -> PcapLayout {
+        PcapLayout {
+            endian: self.endian,
+            nanos: self.nanos,
+            link: self.link,
+            snaplen: self.snaplen,
+            max_caplen: self.max_caplen,
+        }
     }
 
     /// The link type of every frame in the file.
@@ -194,7 +270,8 @@ impl<R: Buffered> PcapReader<R> {
     fn record_in_place(&mut self) -> Option<(Timestamp, u32)> {
         let (endian, nanos) = (self.endian, self.nanos);
         let buffered = self.inner.fill_buf().ok()?;
-        let header: [u8; RECORD_HEADER_LEN] = buffered.get(..RECORD_HEADER_LEN)?.try_into().ok()?;
+        let header: &[u8; RECORD_HEADER_LEN] =
+            buffered.get(..RECORD_HEADER_LEN)?.try_into().ok()?;
         let (ts, caplen, orig_len) = parse_header(endian, nanos, header);
         if caplen > self.max_caplen {
             return None;
@@ -229,7 +306,7 @@ impl<R: Buffered> PcapReader<R> {
                 },
             ));
         }
-        let (ts, caplen, orig_len) = parse_header(self.endian, self.nanos, header);
+        let (ts, caplen, orig_len) = parse_header(self.endian, self.nanos, &header);
         if caplen > self.max_caplen {
             return Err(self.error(
                 start,
@@ -266,8 +343,11 @@ impl<R: Buffered> PcapReader<R> {
 
 /// A record header's time, captured length and original length (draft-ietf-opsawg-pcap
 /// section 5).
-fn parse_header(e: Endian, nanos: bool, header: [u8; RECORD_HEADER_LEN]) -> (Timestamp, u32, u32) {
-    let [t0, t1, t2, t3, f0, f1, f2, f3, c0, c1, c2, c3, o0, o1, o2, o3] = header;
+///
+/// Takes the header where it lies: a copy on the stack, read back in pieces, stalled every
+/// record's first load (issue 6).
+fn parse_header(e: Endian, nanos: bool, header: &[u8; RECORD_HEADER_LEN]) -> (Timestamp, u32, u32) {
+    let [t0, t1, t2, t3, f0, f1, f2, f3, c0, c1, c2, c3, o0, o1, o2, o3] = *header;
     let secs = e.u32([t0, t1, t2, t3]);
     let frac = e.u32([f0, f1, f2, f3]);
     // The fraction is not checked against 10^6 / 10^9: an out-of-range value just carries

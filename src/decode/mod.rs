@@ -47,6 +47,63 @@ pub struct IpPacket<'a> {
     pub anomaly: Option<DecodeError>,
 }
 
+impl<'a> IpPacket<'a> {
+    /// The TCP or UDP payload bytes present in the capture (empty for anything else).
+    pub fn payload(&self) -> &'a [u8] {
+        match self.transport {
+            Transport::Tcp(seg) => seg.payload,
+            Transport::Udp { payload, .. } => payload,
+            _ => &[],
+        }
+    }
+
+    /// The same packet with `payload` as its payload bytes, the wire lengths kept: a decoded
+    /// packet handed to another thread travels without its frame (`with_payload(&[])`) and
+    /// gets its bytes back where they are needed.
+    pub fn with_payload<'b>(&self, payload: &'b [u8]) -> IpPacket<'b> {
+        let transport = match self.transport {
+            Transport::Tcp(seg) => Transport::Tcp(TcpSegment {
+                src_port: seg.src_port,
+                dst_port: seg.dst_port,
+                seq: seg.seq,
+                ack: seg.ack,
+                flags: seg.flags,
+                window: seg.window,
+                payload_len: seg.payload_len,
+                payload,
+            }),
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload_len,
+                ..
+            } => Transport::Udp {
+                src_port,
+                dst_port,
+                payload_len,
+                payload,
+            },
+            Transport::Icmp(message) => Transport::Icmp(message),
+            Transport::Fragment {
+                protocol,
+                payload_len,
+            } => Transport::Fragment {
+                protocol,
+                payload_len,
+            },
+            Transport::Other { protocol } => Transport::Other { protocol },
+        };
+        IpPacket {
+            src: self.src,
+            dst: self.dst,
+            ip_len: self.ip_len,
+            fragment: self.fragment,
+            transport,
+            anomaly: self.anomaly,
+        }
+    }
+}
+
 /// IPv4 or IPv6 fragment information (RFC 791 section 3.2; RFC 8200 section 4.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fragment {

@@ -4,6 +4,7 @@
 //! ticks) or decide exit codes. One thread here; `sharded` splits the same work across threads
 //! with identical results.
 
+mod chunked;
 mod order;
 mod sharded;
 
@@ -86,11 +87,30 @@ struct Progress {
     ended_flows: u64,
 }
 
+/// Where the reading stands: frames and bytes so far, and a live source's kernel counters.
+#[derive(Clone, Copy)]
+struct Reading {
+    packets: u64,
+    wire_bytes: u64,
+    bytes_read: u64,
+    kernel: Option<KernelStats>,
+}
+
+impl Reading {
+    fn of<S: PacketSource + ?Sized>(source: &mut S, stats: &Stats) -> Self {
+        Self {
+            packets: stats.packets,
+            wire_bytes: stats.wire_bytes,
+            bytes_read: source.bytes_read(),
+            kernel: source.kernel_stats(),
+        }
+    }
+}
+
 /// Tells the observer where the run stands (allocates only the list of service names).
-fn tick<S: PacketSource + ?Sized>(
+fn tick(
     observer: &dyn RunObserver,
-    source: &mut S,
-    stats: &Stats,
+    reading: Reading,
     progress: Progress,
     classifier: &Classifier,
     services: &ServicesSeen,
@@ -102,13 +122,13 @@ fn tick<S: PacketSource + ?Sized>(
         .map(|s| s.name.as_str())
         .collect();
     observer.tick(&RunStatus {
-        packets: stats.packets,
-        wire_bytes: stats.wire_bytes,
-        bytes_read: source.bytes_read(),
+        packets: reading.packets,
+        wire_bytes: reading.wire_bytes,
+        bytes_read: reading.bytes_read,
         live_flows: progress.live_flows,
         ended_flows: progress.ended_flows,
         rds_services: &names,
-        kernel: source.kernel_stats(),
+        kernel: reading.kernel,
     });
 }
 
@@ -249,6 +269,18 @@ pub fn run<S: PacketSource + ?Sized>(
     threads: usize,
 ) -> io::Result<Summary> {
     if threads > 1 {
+        if let Some((chunks, file_index)) = source.pcap_chunks() {
+            return chunked::run(
+                &chunks,
+                file_index,
+                inputs,
+                classifier,
+                table_config,
+                flows_out,
+                observer,
+                threads,
+            );
+        }
         return sharded::run(
             source,
             inputs,
@@ -281,7 +313,13 @@ pub fn run<S: PacketSource + ?Sized>(
                 }
                 if due {
                     let progress = table_progress(&table);
-                    tick(observer, source, &stats, progress, classifier, &services);
+                    tick(
+                        observer,
+                        Reading::of(source, &stats),
+                        progress,
+                        classifier,
+                        &services,
+                    );
                 }
                 continue;
             }
@@ -311,7 +349,8 @@ pub fn run<S: PacketSource + ?Sized>(
         }
         if stats.packets.is_multiple_of(PROGRESS_EVERY) {
             let progress = table_progress(&table);
-            tick(observer, source, &stats, progress, classifier, &services);
+            let reading = Reading::of(source, &stats);
+            tick(observer, reading, progress, classifier, &services);
         }
     }
     table.finish();

@@ -60,7 +60,13 @@ impl Ord for Ended {
 /// capture time, say) they are all released in order as they stand.
 #[derive(Debug)]
 pub(crate) struct EndOrder {
-    heap: BinaryHeap<Reverse<Ended>>,
+    /// The held flows' sort keys, with where each flow is in `held`. The heap moves only keys:
+    /// moving whole flow records through it was a tenth of a run's time at 26,000 flows
+    /// ending together (issue 6).
+    heap: BinaryHeap<Reverse<(EndKey, usize)>>,
+    held: Vec<Option<Ended>>,
+    /// Places in `held` free for reuse.
+    free: Vec<usize>,
     evicted: Vec<Ended>,
     cap: usize,
 }
@@ -80,6 +86,8 @@ impl EndOrder {
     fn with_cap(cap: usize) -> Self {
         Self {
             heap: BinaryHeap::new(),
+            held: Vec::new(),
+            free: Vec::new(),
             evicted: Vec::new(),
             cap,
         }
@@ -88,14 +96,35 @@ impl EndOrder {
     pub(crate) fn push(&mut self, ended: Ended) {
         if ended.reason == EndReason::Evicted {
             self.evicted.push(ended);
-        } else {
-            self.heap.push(Reverse(ended));
+            return;
         }
+        let key = ended.key;
+        let at = match self.free.pop() {
+            Some(at) => {
+                if let Some(slot) = self.held.get_mut(at) {
+                    *slot = Some(ended);
+                }
+                at
+            }
+            None => {
+                self.held.push(Some(ended));
+                self.held.len() - 1
+            }
+        };
+        self.heap.push(Reverse((key, at)));
     }
 
     /// Flows held now.
     pub(crate) fn len(&self) -> usize {
         self.heap.len() + self.evicted.len()
+    }
+
+    /// The earliest held flow, taken out.
+    fn pop(&mut self) -> Option<Ended> {
+        let Reverse((_, at)) = self.heap.pop()?;
+        let ended = self.held.get_mut(at).and_then(Option::take);
+        self.free.push(at);
+        ended
     }
 
     /// Hands `emit` the evicted flows, then every held flow that ended before `watermark`, in
@@ -116,9 +145,9 @@ impl EndOrder {
         while self
             .heap
             .peek()
-            .is_some_and(|Reverse(e)| e.key.0 < watermark)
+            .is_some_and(|Reverse((key, _))| key.0 < watermark)
         {
-            if let Some(Reverse(ended)) = self.heap.pop() {
+            if let Some(ended) = self.pop() {
                 emit(ended)?;
             }
         }
@@ -133,8 +162,10 @@ impl EndOrder {
         for ended in self.evicted.drain(..) {
             emit(ended)?;
         }
-        while let Some(Reverse(ended)) = self.heap.pop() {
-            emit(ended)?;
+        while !self.heap.is_empty() {
+            if let Some(ended) = self.pop() {
+                emit(ended)?;
+            }
         }
         Ok(())
     }

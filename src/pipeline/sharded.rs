@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use super::order::{EndOrder, Ended};
 use super::{account, collect_ended, note_input_error, tick, track, Progress, ServicesSeen, Sink};
-use super::{RunObserver, PROGRESS_EVERY};
+use super::{Reading, RunObserver, PROGRESS_EVERY};
 use crate::capture::{LinkType, PacketPos, PacketSource, RawPacket, SourceEvent};
 use crate::classify::verdict::ServiceId;
 use crate::classify::Classifier;
@@ -81,7 +81,7 @@ enum ToWorker {
 }
 
 /// What a worker sends back after each message.
-struct FromWorker {
+pub(super) struct FromWorker {
     shard: usize,
     ended: Vec<Ended>,
     /// Every flow of this shard that ends before this time has been sent.
@@ -94,6 +94,18 @@ struct FromWorker {
     done: Option<(TableStats, Box<Stats>)>,
 }
 
+impl FromWorker {
+    /// Folds a later reply of the same shard into this one, so that several go as one message.
+    pub(super) fn absorb(&mut self, later: Self) {
+        self.ended.extend(later.ended);
+        self.watermark = later.watermark;
+        self.live_flows = later.live_flows;
+        self.new_services.extend(later.new_services);
+        self.spent = later.spent.or(self.spent.take());
+        self.done = later.done.or(self.done.take());
+    }
+}
+
 /// Which shard a frame belongs to: that of its flow's address pair, in either direction. Plain
 /// TCP and UDP are placed from the IP header alone; anything else is decoded here to find out
 /// (an ICMP error goes with the packet it quotes, so it reaches the table that holds that
@@ -103,11 +115,25 @@ fn shard_of(packet: &RawPacket<'_>, shards: usize) -> usize {
         Ok(Decoded::Ip(ip)) => Some(flow_pair(&ip)),
         _ => None,
     });
-    pair.map_or(0, |(a, b)| shard_of_pair(a, b, shards))
+    pair.map_or(0, |(a, b)| shard_of_pair(&a, &b, shards))
+}
+
+/// The shard of the flow an IP packet counts toward. Reads the addresses where they lie: the
+/// packet was just written by the decoder, and copying its addresses out whole stalled on
+/// those writes (issue 6).
+#[inline]
+pub(super) fn shard_of_packet(ip: &IpPacket<'_>, shards: usize) -> usize {
+    match ip.transport {
+        Transport::Icmp(message) if message.is_unreachable() => {
+            let (a, b) = message.quoted.map_or((ip.src, ip.dst), |q| (q.src, q.dst));
+            shard_of_pair(&a, &b, shards)
+        }
+        _ => shard_of_pair(&ip.src, &ip.dst, shards),
+    }
 }
 
 /// The addresses of the flow an IP packet counts toward.
-fn flow_pair(ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
+pub(super) fn flow_pair(ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
     match ip.transport {
         Transport::Icmp(message) if message.is_unreachable() => {
             message.quoted.map_or((ip.src, ip.dst), |q| (q.src, q.dst))
@@ -116,7 +142,7 @@ fn flow_pair(ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
     }
 }
 
-fn shard_of_pair(a: IpAddr, b: IpAddr, shards: usize) -> usize {
+pub(super) fn shard_of_pair(a: &IpAddr, b: &IpAddr, shards: usize) -> usize {
     let (a, b) = (fold(a), fold(b));
     // Symmetric in the two addresses, then a multiply-shift onto the shard count. Not keyed: a
     // sender who puts all its flows in one shard only costs parallelism, never correctness.
@@ -126,11 +152,11 @@ fn shard_of_pair(a: IpAddr, b: IpAddr, shards: usize) -> usize {
     usize::try_from(high).unwrap_or(0)
 }
 
-fn fold(address: IpAddr) -> u64 {
+fn fold(address: &IpAddr) -> u64 {
     match address {
-        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V4(v4) => u64::from(u32::from(*v4)),
         IpAddr::V6(v6) => {
-            let bits = u128::from(v6);
+            let bits = u128::from(*v6);
             // Both halves: the interface identifier alone repeats across prefixes.
             (bits as u64) ^ ((bits >> 64) as u64).rotate_left(17)
         }
@@ -202,49 +228,88 @@ fn worker(
             }
         };
         let finished = done.is_some();
-        let watermark = if finished {
-            Timestamp::MAX
-        } else {
-            table.swept_through()
-        };
-        let mut ended = Vec::with_capacity(order.len());
-        let _ = order.release_all(|e| {
-            ended.push(e);
-            Ok::<(), ()>(())
-        });
-        let reply = FromWorker {
-            shard,
-            ended,
-            watermark,
-            live_flows: table.len() as u64,
-            new_services: services.order.get(known..).unwrap_or_default().to_vec(),
-            spent,
-            done,
-        };
+        let mut reply = report(shard, &table, &mut order, &services, known, done);
+        reply.spent = spent;
         if outbox.send(reply).is_err() || finished {
             return;
         }
     }
 }
 
+/// What shard `shard` tells the merge after a piece of work: the flows that ended, how far
+/// its table has swept, and the services first seen since `known` of them were; with `done`,
+/// its last word.
+pub(super) fn report(
+    shard: usize,
+    table: &FlowTable,
+    order: &mut EndOrder,
+    services: &ServicesSeen,
+    known: usize,
+    done: Option<(TableStats, Box<Stats>)>,
+) -> FromWorker {
+    let watermark = if done.is_some() {
+        Timestamp::MAX
+    } else {
+        table.swept_through()
+    };
+    let mut ended = Vec::with_capacity(order.len());
+    let _ = order.release_all(|e| {
+        ended.push(e);
+        Ok::<(), ()>(())
+    });
+    FromWorker {
+        shard,
+        ended,
+        watermark,
+        live_flows: table.len() as u64,
+        new_services: services.order.get(known..).unwrap_or_default().to_vec(),
+        spent: None,
+        done,
+    }
+}
+
 /// The merge: ended flows from every shard, released in end order once every shard has passed
 /// them.
-struct Merge<'o> {
-    sink: Sink<'o>,
-    order: EndOrder,
+pub(super) struct Merge<'o> {
+    pub(super) sink: Sink<'o>,
+    pub(super) order: EndOrder,
     watermarks: Vec<Timestamp>,
     live_flows: Vec<u64>,
     ended_flows: u64,
-    services: ServicesSeen,
+    pub(super) services: ServicesSeen,
     spare: Vec<Batch>,
-    table_stats: TableStats,
-    /// The workers' decode counts, added up.
-    decoded: Stats,
-    finished: usize,
+    pub(super) table_stats: TableStats,
+    /// The workers' counts (of frames, when they read, and of decoding), added up.
+    pub(super) counted: Stats,
+    pub(super) finished: usize,
 }
 
-impl Merge<'_> {
-    fn take(&mut self, reply: FromWorker, classifier: &Classifier) -> io::Result<()> {
+impl<'o> Merge<'o> {
+    /// A merge of `shards` shards into `flows_out` and a summary; `inputs` names the inputs
+    /// the workers count frames of.
+    pub(super) fn new(
+        flows_out: Option<&'o mut dyn Write>,
+        max_flows: usize,
+        shards: usize,
+        inputs: &[String],
+    ) -> Self {
+        Merge {
+            sink: Sink {
+                summary: SummaryBuilder::default(),
+                flows_out,
+            },
+            order: EndOrder::for_max_flows(max_flows),
+            watermarks: vec![Timestamp::ZERO; shards],
+            live_flows: vec![0; shards],
+            ended_flows: 0,
+            services: ServicesSeen::default(),
+            spare: Vec::new(),
+            table_stats: TableStats::default(),
+            counted: Stats::for_inputs(inputs),
+            finished: 0,
+        }
+    }
+    pub(super) fn take(&mut self, reply: FromWorker, classifier: &Classifier) -> io::Result<()> {
         self.ended_flows += reply.ended.len() as u64;
         for ended in reply.ended {
             self.order.push(ended);
@@ -261,9 +326,10 @@ impl Merge<'_> {
         if let Some(batch) = reply.spent {
             self.spare.push(batch);
         }
-        if let Some((table_stats, decoded)) = reply.done {
+        if let Some((table_stats, counted)) = reply.done {
             add_stats(&mut self.table_stats, &table_stats);
-            self.decoded.add_decoded(&decoded);
+            self.counted.add_frames(&counted);
+            self.counted.add_decoded(&counted);
             self.finished += 1;
         }
         let watermark = self
@@ -276,7 +342,7 @@ impl Merge<'_> {
             .release(watermark, |e| self.sink.emit(e, classifier))
     }
 
-    fn progress(&self) -> Progress {
+    pub(super) fn progress(&self) -> Progress {
         Progress {
             live_flows: self.live_flows.iter().sum(),
             ended_flows: self.ended_flows,
@@ -329,21 +395,7 @@ pub(super) fn run<S: PacketSource + ?Sized>(
             scope.spawn(move || worker(shard, table, forked, inbox, outbox));
         }
         drop(outbox);
-        let mut merge = Merge {
-            sink: Sink {
-                summary: SummaryBuilder::default(),
-                flows_out,
-            },
-            order: EndOrder::for_max_flows(table_config.max_flows),
-            watermarks: vec![Timestamp::ZERO; shards],
-            live_flows: vec![0; shards],
-            ended_flows: 0,
-            services: ServicesSeen::default(),
-            spare: Vec::new(),
-            table_stats: TableStats::default(),
-            decoded: Stats::default(),
-            finished: 0,
-        };
+        let mut merge = Merge::new(flows_out, table_config.max_flows, shards, &[]);
         let mut clock = Timestamp::ZERO;
         let lanes = Lanes {
             inboxes: &inboxes,
@@ -380,7 +432,7 @@ pub(super) fn run<S: PacketSource + ?Sized>(
             .order
             .release_all(|e| merge.sink.emit(e, classifier_view))?;
         observer.finish();
-        stats.add_decoded(&merge.decoded);
+        stats.add_decoded(&merge.counted);
         Ok((merge.sink.summary, merge.table_stats))
     })?;
     let mut summary = summary.finish(classifier, &stats, &table_stats, &table_config);
@@ -469,14 +521,8 @@ fn report_progress<S: PacketSource + ?Sized>(
 ) -> io::Result<()> {
     drain(replies, merge, classifier)?;
     let progress = merge.progress();
-    tick(
-        observer,
-        source,
-        stats,
-        progress,
-        classifier,
-        &merge.services,
-    );
+    let reading = Reading::of(source, stats);
+    tick(observer, reading, progress, classifier, &merge.services);
     Ok(())
 }
 

@@ -1,0 +1,684 @@
+//! `--threads N` over one plain pcap file. Every thread reads and decodes its own chunks of
+//! the file (chunk `i` goes to thread `i mod N`), and keeps the flow table of one shard of
+//! address pairs, fed the decoded packets of every chunk in file order. No frame crosses
+//! between cores: only decoded packets do, and the payload bytes of the few that the payload
+//! checks read. (Handing frames from one reading thread to workers held `sharded` near 1.25×:
+//! moving them between cores cost more than decoding them. README, Performance.)
+//!
+//! A thread decodes a chunk from where its first record most likely starts, without waiting
+//! for the chunk before to be read. No packet of a chunk reaches a flow table before that
+//! guess has been checked against where the chunk before really ended; a wrong guess means
+//! reading the chunk again. Chunks are therefore checked, and tracked, strictly in file order,
+//! and numbers, the capture clock and time steps back are counted from the chunks before when
+//! a chunk is tracked, not when it is decoded.
+//!
+//! Owns the chunk schedule, the check of the guesses and the hand-off of decoded packets; must
+//! give exactly the flow lines and summary of one thread. The shards' replies and the merge
+//! are `sharded`'s, so the two designs cannot drift apart in what they report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use super::order::EndOrder;
+use super::sharded::{report, shard_of_packet, FromWorker, Merge};
+use super::{account, collect_ended, note_input_error, tick, track, Reading, RunObserver};
+use super::{ServicesSeen, PROGRESS_EVERY};
+use crate::capture::chunks::{Fetched, Loaded, PcapChunks};
+use crate::capture::{CaptureError, PacketPos, RawPacket};
+use crate::classify::Classifier;
+use crate::decode::{decode, IpPacket};
+use crate::flow::{FlowTable, FlowTableConfig};
+use crate::report::Summary;
+use crate::stats::Stats;
+use crate::time::Timestamp;
+
+/// Chunks a thread may decode past the one the slowest shard is tracking: bounds memory (a
+/// chunk's bytes are held until every shard has taken its packets) while keeping every thread
+/// busy.
+const CHUNKS_AHEAD: usize = 4;
+
+/// A decoded IP packet on its way to the shard that tracks its flow. Its payload bytes stay
+/// in the chunk, fetched only if the payload checks read them.
+#[derive(Clone, Copy, Debug)]
+struct Packet {
+    ts: Timestamp,
+    /// The latest time in the chunk up to this frame (the capture clock, once the chunks
+    /// before are accounted for).
+    clock: Timestamp,
+    /// The frame's number within its chunk, from 1.
+    number: u64,
+    /// The packet with its payload left behind.
+    ip: IpPacket<'static>,
+    /// Where its payload lies in the chunk's bytes: offset and length.
+    payload: (u32, u32),
+}
+
+/// What every shard learns of a chunk when it tracks it.
+#[derive(Clone, Copy, Debug, Default)]
+struct ChunkFacts {
+    /// Frames in the chunk.
+    frames: u64,
+    /// The latest time in it.
+    max_ts: Option<Timestamp>,
+}
+
+/// What shard 0 reports for the whole run about a chunk: its counts, and its damage.
+#[derive(Debug)]
+struct ChunkCounts {
+    stats: Stats,
+    first_ts: Option<Timestamp>,
+    last_ts: Option<Timestamp>,
+    /// File bytes the chunk's records took.
+    bytes: u64,
+    damage: Option<CaptureError>,
+}
+
+/// One chunk's packets for one shard.
+struct Handoff {
+    chunk: Arc<Loaded>,
+    packets: Vec<Packet>,
+    facts: ChunkFacts,
+    /// Shard 0's only.
+    counts: Option<Box<ChunkCounts>>,
+}
+
+/// A chunk decoded from a start not yet checked.
+struct Decoded {
+    /// Where its first record was taken to start.
+    start: u64,
+    /// Where the next chunk's first record starts; `None` when the file ends in this chunk.
+    next: Option<u64>,
+    /// One per shard.
+    handoffs: Vec<Handoff>,
+}
+
+/// What the threads share, under one lock.
+struct Board {
+    /// Per chunk: where it really starts, once the chunk before has been checked.
+    starts: Vec<Option<u64>>,
+    /// Per chunk: decoded and waiting for its check.
+    decoded: Vec<Option<Decoded>>,
+    /// Chunks `[0, checked)` are checked: their packets are in `ready`.
+    checked: usize,
+    /// The chunk the file ends in, once checked.
+    last: Option<usize>,
+    /// Chunks to decode again from their true start (a wrong guess, or none).
+    again: BTreeSet<usize>,
+    /// Chunks with no guess, waiting for their true start.
+    unplaced: BTreeSet<usize>,
+    /// Per shard: checked chunks not yet tracked, by chunk index.
+    ready: Vec<BTreeMap<usize, Handoff>>,
+    /// Per shard: chunks tracked.
+    tracked: Vec<usize>,
+    /// Buffers and packet lists no longer used.
+    spare: Vec<Vec<u8>>,
+    spare_lists: Vec<Vec<Packet>>,
+    /// Something failed: every thread leaves.
+    stop: bool,
+}
+
+impl Board {
+    /// Checks decoded chunks in file order, as far as their starts allow.
+    fn check(&mut self) {
+        while self.last.is_none() {
+            let index = self.checked;
+            let Some(decoded) = self.decoded.get_mut(index).and_then(Option::take) else {
+                return;
+            };
+            let Some(start) = self.starts.get(index).copied().flatten() else {
+                // Cannot happen: a chunk's start is known once the chunk before is checked.
+                self.stop = true;
+                return;
+            };
+            if decoded.start != start {
+                self.again.insert(index);
+                self.recycle(decoded.handoffs);
+                return;
+            }
+            for (ready, handoff) in self.ready.iter_mut().zip(decoded.handoffs) {
+                ready.insert(index, handoff);
+            }
+            self.checked = index + 1;
+            match decoded.next.zip(self.starts.get_mut(index + 1)) {
+                Some((next, slot)) => {
+                    *slot = Some(next);
+                    if self.unplaced.remove(&(index + 1)) {
+                        self.again.insert(index + 1);
+                    }
+                }
+                None => self.last = Some(index),
+            }
+        }
+    }
+
+    fn recycle(&mut self, handoffs: Vec<Handoff>) {
+        for handoff in handoffs {
+            self.give_back(handoff);
+        }
+    }
+
+    fn give_back(&mut self, handoff: Handoff) {
+        if let Some(loaded) = Arc::into_inner(handoff.chunk) {
+            self.spare.push(loaded.into_buffer());
+        }
+        let mut list = handoff.packets;
+        list.clear();
+        self.spare_lists.push(list);
+    }
+}
+
+struct Shared<'a> {
+    chunks: &'a PcapChunks,
+    file_index: u32,
+    shards: usize,
+    inputs: &'a [String],
+    board: Mutex<Board>,
+    changed: Condvar,
+}
+
+/// What a thread does next.
+enum Job {
+    Track(Handoff),
+    /// Decode this chunk, from this start if it is known.
+    Decode {
+        index: usize,
+        start: Option<u64>,
+        buffer: Vec<u8>,
+        lists: Vec<Vec<Packet>>,
+    },
+    /// Every chunk is tracked.
+    Finish,
+    Stop,
+}
+
+/// Chunks a shard tracks between two messages to the merging thread: each message wakes it,
+/// and a wake-up per chunk cost more than the merge itself.
+const CHUNKS_PER_MESSAGE: usize = 8;
+
+/// What a shard tells the merging thread, every few chunks.
+struct ToMain {
+    reply: FromWorker,
+    /// Shard 0's count of what the chunks held: frames, bytes on the wire, file bytes.
+    read: (u64, u64, u64),
+    /// Shard 0's: damage that ended the file.
+    damage: Vec<CaptureError>,
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits for something to do: tracking first (it frees memory and lets the others decode
+    /// ahead), then chunks to decode again, then this thread's next chunk.
+    fn next_job(&self, shard: usize, next_own: &mut usize, next_track: usize) -> Job {
+        let mut board = self.lock();
+        loop {
+            if board.stop {
+                return Job::Stop;
+            }
+            let ready = board
+                .ready
+                .get_mut(shard)
+                .and_then(|r| r.remove(&next_track));
+            if let Some(handoff) = ready {
+                return Job::Track(handoff);
+            }
+            if board.last.is_some_and(|last| next_track > last) {
+                return Job::Finish;
+            }
+            let again = board.again.pop_first();
+            let own = *next_own;
+            let slowest = board.tracked.iter().copied().min().unwrap_or(0);
+            let in_file = own < board.starts.len() && board.last.is_none_or(|last| own <= last);
+            let index = match again {
+                Some(index) => Some(index),
+                None if in_file && own < slowest + CHUNKS_AHEAD => {
+                    *next_own += self.shards;
+                    Some(own)
+                }
+                None => None,
+            };
+            if let Some(index) = index {
+                let start = board.starts.get(index).copied().flatten();
+                let buffer = board.spare.pop().unwrap_or_default();
+                let lists = (0..self.shards)
+                    .map(|_| board.spare_lists.pop().unwrap_or_default())
+                    .collect();
+                return Job::Decode {
+                    index,
+                    start,
+                    buffer,
+                    lists,
+                };
+            }
+            board = self
+                .changed
+                .wait(board)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Files a decoded chunk (or, with `None`, a chunk that had no start to decode from) and
+    /// checks what can be checked.
+    fn decoded(&self, index: usize, decoded: Option<Decoded>, buffers: Option<Vec<Handoff>>) {
+        let mut board = self.lock();
+        match decoded {
+            Some(decoded) => {
+                if let Some(slot) = board.decoded.get_mut(index) {
+                    *slot = Some(decoded);
+                }
+            }
+            None => {
+                if board.starts.get(index).copied().flatten().is_some() {
+                    board.again.insert(index);
+                } else {
+                    board.unplaced.insert(index);
+                }
+            }
+        }
+        if let Some(handoffs) = buffers {
+            board.recycle(handoffs);
+        }
+        board.check();
+        drop(board);
+        self.changed.notify_all();
+    }
+}
+
+/// A shard's place in the file as it tracks chunk after chunk.
+#[derive(Debug, Default)]
+struct Tracked {
+    /// The capture clock after the chunks tracked.
+    clock: Timestamp,
+    /// Frames before the next chunk.
+    frames: u64,
+    /// The time of the last frame so far (shard 0 counts steps back across chunks).
+    last_ts: Option<Timestamp>,
+}
+
+/// One thread: decodes its chunks and tracks its shard's flows until the file is done.
+fn worker(
+    shared: &Shared<'_>,
+    shard: usize,
+    mut table: FlowTable,
+    mut classifier: Classifier,
+    outbox: &Sender<ToMain>,
+) {
+    // A panic here must not leave the other threads waiting for this one forever.
+    struct StopOnPanic<'s, 'a>(&'s Shared<'a>);
+    impl Drop for StopOnPanic<'_, '_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.stop();
+            }
+        }
+    }
+    let _guard = StopOnPanic(shared);
+
+    let mut services = ServicesSeen::default();
+    let mut order = EndOrder::default();
+    // Shard 0 adds up every chunk's frame and decode counts.
+    let mut stats = Stats::for_inputs(shared.inputs);
+    let mut place = Tracked::default();
+    let (mut next_own, mut next_track) = (shard, 0);
+    // What the merging thread has not been told yet.
+    let mut unsent: Option<ToMain> = None;
+    loop {
+        match shared.next_job(shard, &mut next_own, next_track) {
+            Job::Stop => return,
+            Job::Decode {
+                index,
+                start,
+                buffer,
+                lists,
+            } => {
+                let loaded = shared.chunks.load(index, buffer);
+                match decode_chunk(shared, index, start, loaded, lists) {
+                    Ok(decoded) => shared.decoded(index, Some(decoded), None),
+                    Err(unused) => shared.decoded(index, None, Some(unused)),
+                }
+            }
+            Job::Track(mut handoff) => {
+                let known = services.order.len();
+                let file = shared.file_index;
+                for packet in &handoff.packets {
+                    let (at, len) = (packet.payload.0 as usize, packet.payload.1 as usize);
+                    let payload = handoff.chunk.bytes().get(at..at + len);
+                    let ip = packet.ip.with_payload(payload.unwrap_or_default());
+                    let pos = PacketPos {
+                        file,
+                        number: place.frames + packet.number,
+                    };
+                    table.set_clock(place.clock.max(packet.clock));
+                    track(
+                        &mut table,
+                        &mut classifier,
+                        &mut services,
+                        packet.ts,
+                        pos,
+                        &ip,
+                    );
+                    collect_ended(&mut table, &mut order);
+                }
+                let facts = handoff.facts;
+                place.clock = facts.max_ts.map_or(place.clock, |t| t.max(place.clock));
+                place.frames += facts.frames;
+                table.advance(place.clock);
+                collect_ended(&mut table, &mut order);
+                next_track += 1;
+                let reply = report(shard, &table, &mut order, &services, known, None);
+                let message = gather_unsent(&mut unsent, reply);
+                if let Some(counts) = handoff.counts.take() {
+                    add_chunk(&mut stats, &mut place, *counts, message);
+                }
+                // The merging thread has gone only when the run failed.
+                let gone = next_track % CHUNKS_PER_MESSAGE == 0
+                    && unsent.take().is_some_and(|m| outbox.send(m).is_err());
+                let mut board = shared.lock();
+                if let Some(done) = board.tracked.get_mut(shard) {
+                    *done = next_track;
+                }
+                board.give_back(handoff);
+                drop(board);
+                shared.changed.notify_all();
+                if gone {
+                    return;
+                }
+            }
+            Job::Finish => {
+                let known = services.order.len();
+                // The whole input's last time, which this shard's own packets may not reach.
+                table.set_clock(place.clock);
+                table.finish();
+                collect_ended(&mut table, &mut order);
+                let done = Some((*table.stats(), Box::new(std::mem::take(&mut stats))));
+                let reply = report(shard, &table, &mut order, &services, known, done);
+                gather_unsent(&mut unsent, reply);
+                if let Some(message) = unsent.take() {
+                    let _ = outbox.send(message);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Adds a reply to what the merging thread has not been told yet; returns the message.
+fn gather_unsent(unsent: &mut Option<ToMain>, reply: FromWorker) -> &mut ToMain {
+    match unsent {
+        Some(message) => {
+            message.reply.absorb(reply);
+            message
+        }
+        None => unsent.insert(ToMain {
+            reply,
+            read: (0, 0, 0),
+            damage: Vec::new(),
+        }),
+    }
+}
+
+/// Shard 0 counts a checked chunk into the run: its frames, a step back in time across the
+/// seam with the chunk before, its damage and its progress.
+fn add_chunk(stats: &mut Stats, place: &mut Tracked, counts: ChunkCounts, message: &mut ToMain) {
+    stats.add_frames(&counts.stats);
+    stats.add_decoded(&counts.stats);
+    if let (Some(before), Some(first)) = (place.last_ts, counts.first_ts) {
+        if first < before {
+            stats.ts_backwards += 1;
+        }
+    }
+    place.last_ts = counts.last_ts.or(place.last_ts);
+    message.read.0 += counts.stats.packets;
+    message.read.1 += counts.stats.wire_bytes;
+    message.read.2 += counts.bytes;
+    message.damage.extend(counts.damage);
+}
+
+/// Decodes chunk `index` from `start`, or from its guessed start, and sorts its packets by
+/// shard. Without a start to go from, gives back its packet lists (with the buffer) unused.
+fn decode_chunk(
+    shared: &Shared<'_>,
+    index: usize,
+    start: Option<u64>,
+    mut loaded: Loaded,
+    mut lists: Vec<Vec<Packet>>,
+) -> Result<Decoded, Vec<Handoff>> {
+    let chunks = shared.chunks;
+    let Some(start) = start.or_else(|| chunks.guess_start(index, &mut loaded)) else {
+        let chunk = Arc::new(loaded);
+        let unused = lists
+            .into_iter()
+            .map(|packets| Handoff {
+                chunk: Arc::clone(&chunk),
+                packets,
+                facts: ChunkFacts::default(),
+                counts: None,
+            })
+            .collect();
+        return Err(unused);
+    };
+    let end = chunks.range(index).end;
+    let link = chunks.link();
+    let mut counts = ChunkCounts {
+        stats: Stats::for_inputs(shared.inputs),
+        first_ts: None,
+        last_ts: None,
+        bytes: 0,
+        damage: None,
+    };
+    let mut facts = ChunkFacts::default();
+    let mut at = start;
+    let mut next = None;
+    while at < end {
+        let (ts, data, orig_len, after) = match chunks.fetch(index, &mut loaded, at) {
+            Fetched::Record {
+                ts,
+                data,
+                orig_len,
+                next,
+            } => (ts, data, orig_len, next),
+            Fetched::End => break,
+            Fetched::Damage(error) => {
+                counts.damage = Some(error);
+                break;
+            }
+        };
+        at = after;
+        facts.frames += 1;
+        let bytes = loaded.bytes();
+        let frame = RawPacket {
+            ts,
+            link,
+            data: bytes.get(data).unwrap_or_default(),
+            orig_len,
+            pos: PacketPos {
+                file: shared.file_index,
+                number: facts.frames,
+            },
+        };
+        counts.stats.count_frame(&frame);
+        counts.first_ts = counts.first_ts.or(Some(ts));
+        counts.last_ts = Some(ts);
+        let clock = facts.max_ts.map_or(ts, |t| t.max(ts));
+        facts.max_ts = Some(clock);
+        let decoded = decode(&frame);
+        let Some(ip) = account(&mut counts.stats, &decoded) else {
+            continue;
+        };
+        let shard = shard_of_packet(ip, shared.shards);
+        let payload = ip.payload();
+        let offset = (payload.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        let payload = match (u32::try_from(offset), u32::try_from(payload.len())) {
+            (Ok(offset), Ok(len)) if len > 0 => (offset, len),
+            _ => (0, 0),
+        };
+        if let Some(list) = lists.get_mut(shard) {
+            list.push(Packet {
+                ts,
+                clock,
+                number: facts.frames,
+                ip: ip.with_payload(&[]),
+                payload,
+            });
+        }
+    }
+    if at >= end && counts.damage.is_none() {
+        next = Some(at);
+    }
+    counts.bytes = at.saturating_sub(start);
+    let chunk = Arc::new(loaded);
+    let mut counts = Some(Box::new(counts));
+    let handoffs = lists
+        .into_iter()
+        .map(|packets| Handoff {
+            chunk: Arc::clone(&chunk),
+            packets,
+            facts,
+            counts: counts.take(),
+        })
+        .collect();
+    Ok(Decoded {
+        start,
+        next,
+        handoffs,
+    })
+}
+
+/// [`super::run`] over one plain pcap file, read by ranges on `threads` threads.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run(
+    chunks: &PcapChunks,
+    file_index: u32,
+    inputs: &[String],
+    classifier: &mut Classifier,
+    table_config: FlowTableConfig,
+    flows_out: Option<&mut dyn Write>,
+    observer: &dyn RunObserver,
+    threads: usize,
+) -> io::Result<Summary> {
+    let shards = threads.max(1);
+    // The cap is shared out: the shards together hold at most `max_flows`.
+    let shard_config = FlowTableConfig {
+        max_flows: table_config.max_flows.div_ceil(shards).max(1),
+        ..table_config
+    };
+    let count = chunks.count();
+    let mut starts = vec![None; count];
+    if let Some(first) = starts.first_mut() {
+        *first = Some(chunks.first_record());
+    }
+    let shared = Shared {
+        chunks,
+        file_index,
+        shards,
+        inputs,
+        board: Mutex::new(Board {
+            starts,
+            decoded: (0..count).map(|_| None).collect(),
+            checked: 0,
+            last: None,
+            again: BTreeSet::new(),
+            unplaced: BTreeSet::new(),
+            ready: (0..shards).map(|_| BTreeMap::new()).collect(),
+            tracked: vec![0; shards],
+            spare: Vec::new(),
+            spare_lists: Vec::new(),
+            stop: false,
+        }),
+        changed: Condvar::new(),
+    };
+    let mut stats = Stats::for_inputs(inputs);
+    let classifier_view: &Classifier = classifier;
+    let (merge, failure) = std::thread::scope(|scope| {
+        let (outbox, inbox) = mpsc::channel();
+        for shard in 0..shards {
+            let table = FlowTable::new(shard_config, classifier_view.service_ports());
+            let forked = classifier_view.fork();
+            let (shared, outbox) = (&shared, outbox.clone());
+            scope.spawn(move || worker(shared, shard, table, forked, &outbox));
+        }
+        drop(outbox);
+        let mut merge = Merge::new(flows_out, table_config.max_flows, shards, inputs);
+        let failure = gather(
+            &inbox,
+            &mut merge,
+            shards,
+            &mut stats,
+            classifier_view,
+            observer,
+        );
+        if failure.is_some() {
+            shared.stop();
+            // Let every thread leave before the scope joins them.
+            while inbox.recv().is_ok() {}
+        }
+        (merge, failure)
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    let mut merge = merge;
+    merge
+        .order
+        .release_all(|e| merge.sink.emit(e, classifier_view))?;
+    observer.finish();
+    stats.add_frames(&merge.counted);
+    stats.add_decoded(&merge.counted);
+    let builder = merge.sink.summary;
+    let mut summary = builder.finish(classifier, &stats, &merge.table_stats, &table_config);
+    summary.flow_table.tables = shards as u64;
+    Ok(summary)
+}
+
+/// Merges what the threads send until every shard is done; the error that stopped it, if any.
+fn gather(
+    inbox: &Receiver<ToMain>,
+    merge: &mut Merge<'_>,
+    shards: usize,
+    stats: &mut Stats,
+    classifier: &Classifier,
+    observer: &dyn RunObserver,
+) -> Option<io::Error> {
+    let mut reading = Reading {
+        packets: 0,
+        wire_bytes: 0,
+        bytes_read: 0,
+        kernel: None,
+    };
+    let mut ticked = 0;
+    while merge.finished < shards {
+        let Ok(message) = inbox.recv() else {
+            return Some(io::Error::other("a flow worker thread stopped"));
+        };
+        for error in &message.damage {
+            note_input_error(stats, error);
+        }
+        if let Err(e) = merge.take(message.reply, classifier) {
+            return Some(e);
+        }
+        let (frames, wire_bytes, bytes) = message.read;
+        reading.packets += frames;
+        reading.wire_bytes += wire_bytes;
+        reading.bytes_read += bytes;
+        if reading.packets >= ticked + PROGRESS_EVERY {
+            ticked = reading.packets;
+            tick(
+                observer,
+                reading,
+                merge.progress(),
+                classifier,
+                &merge.services,
+            );
+        }
+    }
+    None
+}
