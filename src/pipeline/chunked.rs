@@ -1,5 +1,5 @@
-//! `--threads N` over one plain pcap file. Every thread reads and decodes its own chunks of
-//! the file (chunk `i` goes to thread `i mod N`), and keeps the flow table of one shard of
+//! `--threads N` over one plain pcap file. Every thread reads and decodes chunks of the file
+//! (the next one, whenever it has nothing to track), and keeps the flow table of one shard of
 //! address pairs, fed the decoded packets of every chunk in file order. No frame crosses
 //! between cores: only decoded packets do, and the payload bytes of the few that the payload
 //! checks read. (Handing frames from one reading thread to workers held `sharded` near 1.25×:
@@ -108,6 +108,8 @@ struct Board {
     again: BTreeSet<usize>,
     /// Chunks with no guess, waiting for their true start.
     unplaced: BTreeSet<usize>,
+    /// The first chunk no thread has taken to decode.
+    next_decode: usize,
     /// Per shard: checked chunks not yet tracked, by chunk index.
     ready: Vec<BTreeMap<usize, Handoff>>,
     /// Per shard: chunks tracked.
@@ -217,8 +219,8 @@ impl Shared<'_> {
     }
 
     /// Waits for something to do: tracking first (it frees memory and lets the others decode
-    /// ahead), then chunks to decode again, then this thread's next chunk.
-    fn next_job(&self, shard: usize, next_own: &mut usize, next_track: usize) -> Job {
+    /// ahead), then chunks to decode again, then the next chunk no thread has taken.
+    fn next_job(&self, shard: usize, next_track: usize) -> Job {
         let mut board = self.lock();
         loop {
             if board.stop {
@@ -235,14 +237,14 @@ impl Shared<'_> {
                 return Job::Finish;
             }
             let again = board.again.pop_first();
-            let own = *next_own;
+            let next = board.next_decode;
             let slowest = board.tracked.iter().copied().min().unwrap_or(0);
-            let in_file = own < board.starts.len() && board.last.is_none_or(|last| own <= last);
+            let in_file = next < board.starts.len() && board.last.is_none_or(|last| next <= last);
             let index = match again {
                 Some(index) => Some(index),
-                None if in_file && own < slowest + CHUNKS_AHEAD => {
-                    *next_own += self.shards;
-                    Some(own)
+                None if in_file && next < slowest + CHUNKS_AHEAD => {
+                    board.next_decode += 1;
+                    Some(next)
                 }
                 None => None,
             };
@@ -328,11 +330,11 @@ fn worker(
     // Shard 0 adds up every chunk's frame and decode counts.
     let mut stats = Stats::for_inputs(shared.inputs);
     let mut place = Tracked::default();
-    let (mut next_own, mut next_track) = (shard, 0);
+    let mut next_track = 0;
     // What the merging thread has not been told yet.
     let mut unsent: Option<ToMain> = None;
     loop {
-        match shared.next_job(shard, &mut next_own, next_track) {
+        match shared.next_job(shard, next_track) {
             Job::Stop => return,
             Job::Decode {
                 index,
@@ -588,6 +590,7 @@ pub(super) fn run(
             last: None,
             again: BTreeSet::new(),
             unplaced: BTreeSet::new(),
+            next_decode: 0,
             ready: (0..shards).map(|_| BTreeMap::new()).collect(),
             tracked: vec![0; shards],
             spare: Vec::new(),
