@@ -96,12 +96,14 @@ struct Decoded {
 
 /// What the threads share, under one lock.
 struct Board {
-    /// Per chunk: where it really starts, once the chunk before has been checked.
-    starts: Vec<Option<u64>>,
-    /// Per chunk: decoded and waiting for its check.
-    decoded: Vec<Option<Decoded>>,
+    /// Chunks in the file.
+    count: usize,
+    /// Chunks decoded and waiting for their check, by index.
+    decoded: BTreeMap<usize, Decoded>,
     /// Chunks `[0, checked)` are checked: their packets are in `ready`.
     checked: usize,
+    /// Where chunk `checked` really starts (the only start known for certain).
+    start: u64,
     /// The chunk the file ends in, once checked.
     last: Option<usize>,
     /// Chunks to decode again from their true start (a wrong guess, or none).
@@ -126,15 +128,10 @@ impl Board {
     fn check(&mut self) {
         while self.last.is_none() {
             let index = self.checked;
-            let Some(decoded) = self.decoded.get_mut(index).and_then(Option::take) else {
+            let Some(decoded) = self.decoded.remove(&index) else {
                 return;
             };
-            let Some(start) = self.starts.get(index).copied().flatten() else {
-                // Cannot happen: a chunk's start is known once the chunk before is checked.
-                self.stop = true;
-                return;
-            };
-            if decoded.start != start {
+            if decoded.start != self.start {
                 self.again.insert(index);
                 self.recycle(decoded.handoffs);
                 return;
@@ -143,9 +140,9 @@ impl Board {
                 ready.insert(index, handoff);
             }
             self.checked = index + 1;
-            match decoded.next.zip(self.starts.get_mut(index + 1)) {
-                Some((next, slot)) => {
-                    *slot = Some(next);
+            match decoded.next.filter(|_| index + 1 < self.count) {
+                Some(next) => {
+                    self.start = next;
                     if self.unplaced.remove(&(index + 1)) {
                         self.again.insert(index + 1);
                     }
@@ -239,7 +236,7 @@ impl Shared<'_> {
             let again = board.again.pop_first();
             let next = board.next_decode;
             let slowest = board.tracked.iter().copied().min().unwrap_or(0);
-            let in_file = next < board.starts.len() && board.last.is_none_or(|last| next <= last);
+            let in_file = next < board.count && board.last.is_none_or(|last| next <= last);
             let index = match again {
                 Some(index) => Some(index),
                 None if in_file && next < slowest + CHUNKS_AHEAD => {
@@ -249,7 +246,7 @@ impl Shared<'_> {
                 None => None,
             };
             if let Some(index) = index {
-                let start = board.starts.get(index).copied().flatten();
+                let start = (index == board.checked).then_some(board.start);
                 let buffer = board.spare.pop().unwrap_or_default();
                 let lists = (0..self.shards)
                     .map(|_| board.spare_lists.pop().unwrap_or_default())
@@ -274,12 +271,10 @@ impl Shared<'_> {
         let mut board = self.lock();
         match decoded {
             Some(decoded) => {
-                if let Some(slot) = board.decoded.get_mut(index) {
-                    *slot = Some(decoded);
-                }
+                board.decoded.insert(index, decoded);
             }
             None => {
-                if board.starts.get(index).copied().flatten().is_some() {
+                if index == board.checked {
                     board.again.insert(index);
                 } else {
                     board.unplaced.insert(index);
@@ -573,20 +568,16 @@ pub(super) fn run(
         max_flows: table_config.max_flows.div_ceil(shards).max(1),
         ..table_config
     };
-    let count = chunks.count();
-    let mut starts = vec![None; count];
-    if let Some(first) = starts.first_mut() {
-        *first = Some(chunks.first_record());
-    }
     let shared = Shared {
         chunks,
         file_index,
         shards,
         inputs,
         board: Mutex::new(Board {
-            starts,
-            decoded: (0..count).map(|_| None).collect(),
+            count: chunks.count(),
+            decoded: BTreeMap::new(),
             checked: 0,
+            start: chunks.first_record(),
             last: None,
             again: BTreeSet::new(),
             unplaced: BTreeSet::new(),
