@@ -256,7 +256,7 @@ impl PcapChunks {
     }
 
     /// Where chunk `index`'s first record most likely starts: the first offset in its range
-    /// from which [`GUESS_RECORDS`] plausible record headers follow one another (or fewer
+    /// from which eight plausible record headers follow one another (or fewer
     /// that end exactly at the end of the file). `None` when there is no such offset, as in a
     /// chunk that lies inside one long record: the caller then waits for the chunk before.
     pub fn guess_start(&self, index: usize, loaded: &mut Loaded) -> Option<u64> {
