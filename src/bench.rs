@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::capture::replay::ReplaySource;
+use crate::capture::replay::{MemoryPcap, ReplaySource};
+use crate::capture::PacketSource;
 use crate::classify::signature::SignatureSet;
 use crate::classify::Classifier;
 use crate::flow::FlowTableConfig;
@@ -49,9 +50,35 @@ pub struct BenchReport {
     pub flow_table_bytes_per_flow: f64,
 }
 
+/// A capture held in memory that a benchmark replays from the start, run after run.
+pub trait Replay: PacketSource {
+    /// Starts again from the first frame.
+    fn rewind(&mut self);
+    /// Bytes on the wire of all frames.
+    fn wire_bytes(&self) -> u64;
+}
+
+impl Replay for ReplaySource {
+    fn rewind(&mut self) {
+        Self::rewind(self);
+    }
+    fn wire_bytes(&self) -> u64 {
+        Self::wire_bytes(self)
+    }
+}
+
+impl Replay for MemoryPcap {
+    fn rewind(&mut self) {
+        Self::rewind(self);
+    }
+    fn wire_bytes(&self) -> u64 {
+        Self::wire_bytes(self)
+    }
+}
+
 /// Times `repeat` full runs over `source` (rewound each time).
-pub fn run(
-    source: &mut ReplaySource,
+pub fn run<S: Replay>(
+    source: &mut S,
     signatures: &SignatureSet,
     config: FlowTableConfig,
     repeat: u32,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use rdsflows::capture::file::{open_inputs, FileSource};
-use rdsflows::capture::replay::ReplaySource;
+use rdsflows::capture::replay::{MemoryPcap, ReplaySource};
 use rdsflows::capture::CaptureError;
 use rdsflows::capture::PacketSource;
 use rdsflows::classify::signature::SignatureSet;
@@ -506,6 +506,25 @@ fn bench(args: BenchArgs) -> Result<u8, Failure> {
     if let Some(error) = open_errors.first() {
         return Err(Error::NoInput(vec![error.to_string()]).into());
     }
+    let config = FlowTableConfig {
+        max_flows: args.max_flows,
+        ..FlowTableConfig::default()
+    };
+    let threads = worker_threads(args.threads);
+    let signatures = SignatureSet::builtin();
+    // One plain pcap is held as the file it is, and read as `analyze` reads it (by ranges, on
+    // several threads); anything else as its frames, one after another.
+    if let [path] = args.captures.as_slice() {
+        if files.pcap_chunks().is_some() {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::NoInput(vec![format!("{}: {e}", path.display())]))?;
+            let mut memory =
+                MemoryPcap::new(bytes, path).map_err(|e| Error::NoInput(vec![e.to_string()]))?;
+            let report =
+                rdsflows::bench::run(&mut memory, &signatures, config, args.repeat, threads);
+            return print_bench(&report, args.json);
+        }
+    }
     let mut memory = ReplaySource::default();
     while let Some(next) = files.next_packet() {
         let packet = next.map_err(|e| Error::NoInput(vec![e.to_string()]))?;
@@ -517,20 +536,14 @@ fn bench(args: BenchArgs) -> Result<u8, Failure> {
             packet.pos,
         );
     }
-    let config = FlowTableConfig {
-        max_flows: args.max_flows,
-        ..FlowTableConfig::default()
-    };
-    let report = rdsflows::bench::run(
-        &mut memory,
-        &SignatureSet::builtin(),
-        config,
-        args.repeat,
-        worker_threads(args.threads),
-    );
+    let report = rdsflows::bench::run(&mut memory, &signatures, config, args.repeat, threads);
+    print_bench(&report, args.json)
+}
+
+fn print_bench(report: &rdsflows::bench::BenchReport, json: bool) -> Result<u8, Failure> {
     let mut out = io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+    if json {
+        serde_json::to_writer_pretty(&mut out, report).map_err(io::Error::from)?;
         writeln!(out)?;
     } else {
         writeln!(

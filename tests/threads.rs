@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rdsflows::capture::file::open_inputs;
 use rdsflows::capture::pcap::PcapReader;
-use rdsflows::capture::replay::ReplaySource;
+use rdsflows::capture::replay::{MemoryPcap, ReplaySource};
 use rdsflows::capture::writer::PcapWriter;
 use rdsflows::capture::{LinkType, PacketSource};
 use rdsflows::classify::signature::SignatureSet;
@@ -194,6 +194,17 @@ fn every_sample_read_in_small_ranges_is_the_same_on_any_number_of_threads() {
             }
         }
     }
+}
+
+/// `rdsflows bench` holds a plain pcap in memory and reads it by ranges too.
+#[test]
+fn a_pcap_held_in_memory_is_the_same_on_any_number_of_threads() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/rds-incident.pcap");
+    let bytes = std::fs::read(&sample).unwrap();
+    let source = move || -> Box<dyn PacketSource> {
+        Box::new(MemoryPcap::new(bytes.clone(), "rds-incident.pcap").unwrap())
+    };
+    assert_same_for_every_thread_count("in memory", source, FlowTableConfig::default());
 }
 
 /// The generated mix with short timeouts, from a file read by ranges: flows idle out, close

@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::file::capture_error;
 use super::pcap::{PcapLayout, PcapReader, FILE_HEADER_LEN, RECORD_HEADER_LEN};
@@ -39,13 +40,38 @@ const GUESS_MAX_GAP_NANOS: u64 = 3_600_000_000_000;
 /// One plain (uncompressed) classic pcap file, read by ranges.
 #[derive(Debug)]
 pub struct PcapChunks {
-    file: File,
+    file: Backing,
     path: PathBuf,
     layout: PcapLayout,
     /// The file's length when opened: it sets the chunk count. The last chunk reads on to the
     /// real end, so a file that grew is read whole, as the streaming reader would.
     len: u64,
     chunk_bytes: u64,
+}
+
+/// Where the file's bytes are: on disk, or held whole in memory (`rdsflows bench`).
+#[derive(Debug)]
+enum Backing {
+    File(File),
+    Memory(Arc<Vec<u8>>),
+}
+
+impl Backing {
+    /// Reads at `offset` until `buf` is full or the file ends; the count read.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        match self {
+            Self::File(file) => read_at(file, buf, offset),
+            Self::Memory(bytes) => {
+                let at = usize::try_from(offset).unwrap_or(usize::MAX);
+                let rest = bytes.get(at..).unwrap_or_default();
+                let n = rest.len().min(buf.len());
+                if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
+                    to.copy_from_slice(from);
+                }
+                Ok(n)
+            }
+        }
+    }
 }
 
 /// A chunk's bytes as read so far: the file from byte `base` on.
@@ -118,10 +144,24 @@ impl PcapChunks {
         file.read_exact(&mut header).ok()?;
         let layout = PcapReader::new(&header[..], path).ok()?.layout();
         Some(Self {
-            file,
+            file: Backing::File(file),
             path: path.to_path_buf(),
             layout,
             len: metadata.len(),
+            chunk_bytes,
+        })
+    }
+
+    /// A classic pcap file held whole in memory, named `name`, read by ranges of `chunk_bytes`
+    /// as a file on disk would be; `None` when it is not a classic pcap.
+    pub fn in_memory(bytes: Arc<Vec<u8>>, name: &Path, chunk_bytes: u64) -> Option<Self> {
+        let header = bytes.get(..FILE_HEADER_LEN)?;
+        let layout = PcapReader::new(header, name).ok()?.layout();
+        (chunk_bytes > 0).then(|| Self {
+            len: bytes.len() as u64,
+            file: Backing::Memory(bytes),
+            path: name.to_path_buf(),
+            layout,
             chunk_bytes,
         })
     }
@@ -199,7 +239,9 @@ impl PcapChunks {
                 loaded.bytes.resize(want, 0);
             }
             let space = loaded.bytes.get_mut(loaded.filled..want);
-            let got = read_at(&self.file, space.unwrap_or_default(), have)
+            let got = self
+                .file
+                .read_at(space.unwrap_or_default(), have)
                 .map_err(|e| capture_error(&self.path, have, CaptureErrorKind::Io(e)))?;
             loaded.filled = loaded.filled.saturating_add(got);
             if got == 0 {
