@@ -25,7 +25,7 @@ use super::order::EndOrder;
 use super::sharded::{report, shard_of_packet, FromWorker, Merge};
 use super::{account, collect_ended, note_input_error, tick, track, Reading, RunObserver};
 use super::{ServicesSeen, PROGRESS_EVERY};
-use crate::capture::chunks::{Fetched, Loaded, PcapChunks};
+use crate::capture::chunks::{Fetched, Loaded, PcapChunks, CHUNK_BYTES};
 use crate::capture::{CaptureError, PacketPos, RawPacket};
 use crate::classify::Classifier;
 use crate::decode::{decode, IpPacket};
@@ -38,6 +38,9 @@ use crate::time::Timestamp;
 /// chunk's bytes are held until every shard has taken its packets) while keeping every thread
 /// busy.
 const CHUNKS_AHEAD: usize = 4;
+
+/// The largest chunk buffer kept for reuse: a chunk and its last record of ordinary size.
+const KEPT_BUFFER_BYTES: usize = 2 * CHUNK_BYTES as usize;
 
 /// A decoded IP packet on its way to the shard that tracks its flow. Its payload bytes stay
 /// in the chunk, fetched only if the payload checks read them.
@@ -160,7 +163,11 @@ impl Board {
 
     fn give_back(&mut self, handoff: Handoff) {
         if let Some(loaded) = Arc::into_inner(handoff.chunk) {
-            self.spare.push(loaded.into_buffer());
+            let buffer = loaded.into_buffer();
+            // One that grew for a huge last record is let go, not kept for every chunk after.
+            if buffer.capacity() <= KEPT_BUFFER_BYTES {
+                self.spare.push(buffer);
+            }
         }
         let mut list = handoff.packets;
         list.clear();

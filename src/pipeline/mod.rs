@@ -1,7 +1,8 @@
 //! The loop: next packet → decode → flow table → classifier → summary and flow lines. Owns the
 //! order of the stages, the order ended flows are reported in, and the observer ticks; must
 //! not parse bytes itself, read the clock (time comes from the packets, or from a live source's
-//! ticks) or decide exit codes. One thread here; `sharded` splits the same work across threads
+//! ticks) or decide exit codes. One thread here; `chunked` (a plain pcap file, read by ranges)
+//! and `sharded` (any other source, read by one thread) split the same work across threads
 //! with identical results.
 
 mod chunked;

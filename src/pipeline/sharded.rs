@@ -1,4 +1,6 @@
-//! `--threads N`: the pipeline split across worker threads by address pair. Owns the dispatch
+//! `--threads N` over any source but a single plain pcap file (several files, pcapng, gzip,
+//! standard input, live capture; `chunked` reads a plain pcap by ranges instead): the pipeline
+//! split across worker threads by address pair. Owns the dispatch
 //! (this thread reads every frame, counts it, and hands it to the shard of its address pair,
 //! read cheaply from the IP header), the workers (each decodes its frames and keeps a flow
 //! table and a classifier) and the merge of their ended flows back into one order. Must give
