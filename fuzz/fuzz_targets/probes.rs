@@ -12,12 +12,13 @@ use rdsflows::classify::probe::{
 };
 
 const PORTS: [u16; 24] = [
-    3389, 443, 135, 49672, 88, 389, 53, 137, 138, 139, 445, 1812, 1813, 21, 80, 5985, 3391,
-    13389, 502, 102, 1645, 5353, 1032, 42356,
+    3389, 443, 135, 49672, 88, 389, 53, 137, 138, 139, 445, 1812, 1813, 21, 80, 5985, 3391, 13389,
+    502, 102, 1645, 5353, 1032, 42356,
 ];
 
 fn every_parser(data: &[u8]) {
-    let _ = rdp::parse_connection_request(data).map(|cr| (cr.cookie().map(<[u8]>::len), cr.has_rdp_fields()));
+    let _ = rdp::parse_connection_request(data)
+        .map(|cr| (cr.cookie().map(<[u8]>::len), cr.has_rdp_fields()));
     let _ = rdp::parse_connection_confirm(data).map(|cc| cc.selected_protocol());
     let _ = rdp::decode_msts(data);
     if let Some(syn) = rdpeudp::parse_syn(data) {
@@ -41,7 +42,10 @@ fn every_parser(data: &[u8]) {
     let _ = kerberos::parse_kerberos(data);
     let _ = kerberos::parse_kerberos_tcp(data);
     let _ = ldap::parse_ldap(data).map(|m| m.is_start_tls());
-    for message in [dns::parse_dns(data), dns::parse_dns_tcp(data)].into_iter().flatten() {
+    for message in [dns::parse_dns(data), dns::parse_dns_tcp(data)]
+        .into_iter()
+        .flatten()
+    {
         if let Some(q) = message.question {
             let mut buf = [0u8; dns::MAX_NAME_LEN + 1];
             let _ = q.name.write_dotted(&mut buf);
