@@ -233,7 +233,10 @@ impl PcapChunks {
             if have >= upto {
                 return Ok(have);
             }
-            let step_end = have.saturating_add(READ_STEP).min(end).max(upto);
+            let step = have.saturating_add(READ_STEP);
+            // Never past the file's end by more than a step, whatever a length field claims
+            // (a file that grows is still read on, a step at a time).
+            let step_end = step.min(end).max(upto).min(self.len.max(step));
             let want = loaded.index(step_end);
             if loaded.bytes.len() < want {
                 loaded.bytes.resize(want, 0);

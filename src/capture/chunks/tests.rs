@@ -175,3 +175,25 @@ proptest! {
         prop_assert_eq!(pieces, whole);
     }
 }
+
+/// A record header claiming the largest length the header's snapshot length allows, in a small
+/// file: reading it, or guessing across it, never takes memory for what is not in the file.
+#[test]
+fn a_length_field_never_sizes_the_buffer_past_the_file() {
+    let mut bytes = pcap(&[100, 100]);
+    bytes[16..20].copy_from_slice(&(200u32 << 20).to_le_bytes()); // snaplen: 200 MB
+    let second = 24 + 16 + 100;
+    bytes[second + 8..second + 12].copy_from_slice(&(150u32 << 20).to_le_bytes());
+    bytes[second + 12..second + 16].copy_from_slice(&(150u32 << 20).to_le_bytes());
+    let path = temp_file(&bytes);
+    let chunks = PcapChunks::open(&path, 64).unwrap();
+    let whole = streamed(&bytes, &path);
+    assert_eq!(chunked(&path, 64, true), whole);
+    for index in 0..chunks.count() {
+        let mut loaded = chunks.load(index, Vec::new());
+        let _ = chunks.guess_start(index, &mut loaded);
+        let _ = chunks.fetch(index, &mut loaded, second as u64);
+        assert!(loaded.into_buffer().len() < 1 << 20, "chunk {index}");
+    }
+    std::fs::remove_file(path).unwrap();
+}
