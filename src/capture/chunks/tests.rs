@@ -1,3 +1,6 @@
+//! Reading by ranges against reading front to back: the same frames, numbers and error for
+//! any file in any range size, and guesses that are right or absent on sound files.
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
