@@ -169,13 +169,7 @@ fn generated_mix_with_short_timeouts_is_the_same_on_any_number_of_threads() {
     };
     write_bench(spec, &mut pcap).unwrap();
     let frames = frames_of(&pcap);
-    let config = FlowTableConfig {
-        tcp_idle: Duration::from_secs(2),
-        tcp_closed: Duration::from_secs(1),
-        udp_idle: Duration::from_secs(1),
-        icmp_idle: Duration::from_secs(1),
-        ..FlowTableConfig::default()
-    };
+    let config = short_timeouts();
     for config in [FlowTableConfig::default(), config] {
         let frames = frames.clone();
         assert_same_for_every_thread_count(
@@ -227,13 +221,7 @@ fn generated_mix_read_in_ranges_is_the_same_on_any_number_of_threads() {
     };
     write_bench(spec, &mut pcap).unwrap();
     std::fs::write(&path, &pcap).unwrap();
-    let config = FlowTableConfig {
-        tcp_idle: Duration::from_secs(2),
-        tcp_closed: Duration::from_secs(1),
-        udp_idle: Duration::from_secs(1),
-        icmp_idle: Duration::from_secs(1),
-        ..FlowTableConfig::default()
-    };
+    let config = short_timeouts();
     for chunk_bytes in [977, 30_000] {
         let source = from_file_in_chunks(path.clone(), chunk_bytes);
         assert_same_for_every_thread_count("generated mix in ranges", source, config);
@@ -331,6 +319,17 @@ fn record_offsets(pcap: &[u8]) -> Vec<usize> {
         at += 16 + caplen;
     }
     offsets
+}
+
+/// Timeouts short enough that flows end by idling and closing all through a generated mix.
+fn short_timeouts() -> FlowTableConfig {
+    FlowTableConfig {
+        tcp_idle: Duration::from_secs(2),
+        tcp_closed: Duration::from_secs(1),
+        udp_idle: Duration::from_secs(1),
+        icmp_idle: Duration::from_secs(1),
+        ..FlowTableConfig::default()
+    }
 }
 
 /// The frames of a classic pcap held in memory, read where they lie.

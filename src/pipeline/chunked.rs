@@ -22,7 +22,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::order::EndOrder;
-use super::sharded::{report, shard_of_packet, FromWorker, Merge};
+use super::sharded::{report, shard_config, shard_of_packet, FromWorker, Merge};
 use super::{account, collect_ended, note_input_error, tick, track, Reading, RunObserver};
 use super::{ServicesSeen, PROGRESS_EVERY};
 use crate::capture::chunks::{Fetched, Loaded, PcapChunks, CHUNK_BYTES};
@@ -570,11 +570,7 @@ pub(super) fn run(
     threads: usize,
 ) -> io::Result<Summary> {
     let shards = threads.max(1);
-    // The cap is shared out: the shards together hold at most `max_flows`.
-    let shard_config = FlowTableConfig {
-        max_flows: table_config.max_flows.div_ceil(shards).max(1),
-        ..table_config
-    };
+    let shard_config = shard_config(table_config, shards);
     let shared = Shared {
         chunks,
         file_index,

@@ -61,8 +61,8 @@ impl Ord for Ended {
 #[derive(Debug)]
 pub(crate) struct EndOrder {
     /// The held flows' sort keys, with where each flow is in `held`. The heap moves only keys:
-    /// moving whole flow records through it was a tenth of a run's time at 26,000 flows
-    /// ending together (issue 6).
+    /// moving whole flow records through it made `memmove` the largest item in the profile of
+    /// a two-thread run's merging thread (issue 6).
     heap: BinaryHeap<Reverse<(EndKey, usize)>>,
     held: Vec<Option<Ended>>,
     /// Places in `held` free for reuse.

@@ -113,11 +113,13 @@ impl FromWorker {
 /// (an ICMP error goes with the packet it quotes, so it reaches the table that holds that
 /// flow). A frame that is no flow at all goes to shard 0, which only counts it.
 fn shard_of(packet: &RawPacket<'_>, shards: usize) -> usize {
-    let pair = flow_addresses(packet).or_else(|| match decode(packet) {
-        Ok(Decoded::Ip(ip)) => Some(flow_pair(&ip)),
-        _ => None,
-    });
-    pair.map_or(0, |(a, b)| shard_of_pair(&a, &b, shards))
+    if let Some((a, b)) = flow_addresses(packet) {
+        return shard_of_pair(&a, &b, shards);
+    }
+    match decode(packet) {
+        Ok(Decoded::Ip(ip)) => shard_of_packet(&ip, shards),
+        _ => 0,
+    }
 }
 
 /// The shard of the flow an IP packet counts toward. Reads the addresses where they lie: the
@@ -134,17 +136,7 @@ pub(super) fn shard_of_packet(ip: &IpPacket<'_>, shards: usize) -> usize {
     }
 }
 
-/// The addresses of the flow an IP packet counts toward.
-pub(super) fn flow_pair(ip: &IpPacket<'_>) -> (IpAddr, IpAddr) {
-    match ip.transport {
-        Transport::Icmp(message) if message.is_unreachable() => {
-            message.quoted.map_or((ip.src, ip.dst), |q| (q.src, q.dst))
-        }
-        _ => (ip.src, ip.dst),
-    }
-}
-
-pub(super) fn shard_of_pair(a: &IpAddr, b: &IpAddr, shards: usize) -> usize {
+fn shard_of_pair(a: &IpAddr, b: &IpAddr, shards: usize) -> usize {
     let (a, b) = (fold(a), fold(b));
     // Symmetric in the two addresses, then a multiply-shift onto the shard count. Not keyed: a
     // sender who puts all its flows in one shard only costs parallelism, never correctness.
@@ -367,6 +359,15 @@ fn add_stats(total: &mut TableStats, shard: &TableStats) {
     total.peak_table_bytes += shard.peak_table_bytes;
 }
 
+/// One shard's table configuration: the cap is shared out, so that the shards together hold
+/// at most `max_flows`.
+pub(super) fn shard_config(table_config: FlowTableConfig, shards: usize) -> FlowTableConfig {
+    FlowTableConfig {
+        max_flows: table_config.max_flows.div_ceil(shards).max(1),
+        ..table_config
+    }
+}
+
 /// [`super::run`] on `threads` worker threads.
 pub(super) fn run<S: PacketSource + ?Sized>(
     source: &mut S,
@@ -378,11 +379,7 @@ pub(super) fn run<S: PacketSource + ?Sized>(
     threads: usize,
 ) -> io::Result<Summary> {
     let shards = threads.max(1);
-    // The cap is shared out: the shards together hold at most `max_flows`.
-    let shard_config = FlowTableConfig {
-        max_flows: table_config.max_flows.div_ceil(shards).max(1),
-        ..table_config
-    };
+    let shard_config = shard_config(table_config, shards);
     let mut stats = Stats::for_inputs(inputs);
     let classifier_view: &Classifier = classifier;
     let (summary, table_stats) = std::thread::scope(|scope| -> io::Result<_> {
