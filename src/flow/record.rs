@@ -235,10 +235,21 @@ pub fn uid_of(
     proto: u8,
     first_seen: Timestamp,
 ) -> String {
+    uid_with(Fnv::address, client, server, proto, first_seen)
+}
+
+/// [`uid_of`] with the addresses fed by `address` (a test feeds their `Display` strings).
+fn uid_with(
+    address: impl Fn(&mut Fnv, IpAddr),
+    client: (IpAddr, u16),
+    server: (IpAddr, u16),
+    proto: u8,
+    first_seen: Timestamp,
+) -> String {
     let mut fnv = Fnv(0xcbf2_9ce4_8422_2325);
-    fnv.address(client.0);
+    address(&mut fnv, client.0);
     fnv.bytes(&client.1.to_be_bytes());
-    fnv.address(server.0);
+    address(&mut fnv, server.0);
     fnv.bytes(&server.1.to_be_bytes());
     fnv.bytes(&[proto]);
     fnv.bytes(&first_seen.as_nanos().to_be_bytes());
@@ -596,21 +607,8 @@ mod tests {
         proto: u8,
         first_seen: Timestamp,
     ) -> String {
-        let mut fnv = Fnv(0xcbf2_9ce4_8422_2325);
-        fnv.bytes(client.0.to_string().as_bytes());
-        fnv.bytes(&client.1.to_be_bytes());
-        fnv.bytes(server.0.to_string().as_bytes());
-        fnv.bytes(&server.1.to_be_bytes());
-        fnv.bytes(&[proto]);
-        fnv.bytes(&first_seen.as_nanos().to_be_bytes());
-        let mut hash = fnv.0;
-        let alphabet = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        let mut uid = String::from("C");
-        for _ in 0..11 {
-            uid.push(char::from(alphabet[(hash % 62) as usize]));
-            hash /= 62;
-        }
-        uid
+        let through_string = |fnv: &mut Fnv, ip: IpAddr| fnv.bytes(ip.to_string().as_bytes());
+        uid_with(through_string, client, server, proto, first_seen)
     }
 
     proptest::proptest! {
