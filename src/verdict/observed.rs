@@ -176,15 +176,15 @@ impl ObservedEdges {
         } else {
             *opened += 1;
         }
-        // The bound also keeps every place within a u32.
-        let Ok(place) = u32::try_from(self.edges.len()) else {
-            self.overflow += 1;
-            return;
-        };
         if self.edges.len() >= MAX_OBSERVED_EDGES {
             self.overflow += 1;
             return;
         }
+        // Under the bound every place fits a u32.
+        let Ok(place) = u32::try_from(self.edges.len()) else {
+            self.overflow += 1;
+            return;
+        };
         let mut edge = ObservedEdge {
             client,
             server,
@@ -220,8 +220,8 @@ impl ObservedEdges {
         let sort_key =
             |e: &ObservedEdge| (e.first_seen, e.client, e.server, e.protocol, e.server_port);
         let mut order: Vec<usize> = (0..edges.len()).collect();
-        // Stable, so that edges equal in every field compared keep the order they were first
-        // seen in, as the whole edges did when they were sorted themselves.
+        // Stable: edges equal in every field compared (two services of one name) keep the
+        // order they were first seen in, not the hash map's, which its seed decided.
         order.sort_by(|&a, &b| match (edges.get(a), edges.get(b)) {
             (Some(a), Some(b)) => sort_key(a)
                 .cmp(&sort_key(b))
