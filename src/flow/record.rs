@@ -634,6 +634,26 @@ mod tests {
         }
     }
 
+    /// Two uids pinned to values computed outside this crate (FNV-1a 64 over the addresses'
+    /// text, the big-endian ports, the protocol and the nanoseconds, then base62): the tests
+    /// above share the hashing and encoding with `uid_of`, so only this one catches a change
+    /// there.
+    #[test]
+    fn uid_of_is_pinned() {
+        let v4 = |a, b, c, d| IpAddr::from([a, b, c, d]);
+        let t = Timestamp::from_nanos(1_793_606_400_001_233_000);
+        assert_eq!(
+            uid_of((v4(10, 2, 1, 32), 59737), (v4(10, 1, 0, 6), 88), 6, t),
+            "C5fuW9yVYQ7I"
+        );
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let one = Timestamp::from_nanos(1);
+        assert_eq!(
+            uid_of((v6, 50000), (v4(10, 1, 0, 21), 3389), 17, one),
+            "C9ynQC5AVy5B"
+        );
+    }
+
     #[test]
     fn uid_of_ipv4_edge_octets_matches_display() {
         for octets in [
