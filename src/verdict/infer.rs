@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::hash_map::Entry;
+use hashbrown::HashMap;
 
 use super::is_private;
 use super::observed::ObservedEdge;
@@ -13,32 +14,207 @@ use crate::classify::signature::Role;
 use crate::deployment::{Cidr, Confidence, Deployment, Host, Inference, Network};
 use crate::flow::key::protocol::{TCP, UDP};
 
-/// What one address did, from the observed edges.
-///
-/// The sets are only counted and searched, never listed, so they are hash sets: with ordered
-/// ones, inference over the benchmark capture's 16,000 edges was 2 % of a one-thread `analyze`,
-/// most of it inserting into them (issue 6).
+/// A (protocol, port, peer) that a host answered, was asked on, or called; the peer by its
+/// number in [`Behaviours::hosts`].
+#[derive(Clone, Copy, Debug)]
+struct Fact {
+    protocol: u8,
+    port: u16,
+    peer: u32,
+}
+
+/// Facts grouped by host: host `n`'s are `facts[starts[n]..starts[n + 1]]`.
 #[derive(Debug, Default)]
-struct Behaviour {
-    /// (protocol, port) -> distinct clients whose flows it answered.
-    answered: HashMap<(u8, u16), HashSet<IpAddr>>,
-    /// (protocol, port) -> distinct clients that tried it (answered or not).
-    asked: HashMap<(u8, u16), HashSet<IpAddr>>,
-    /// (protocol, port) -> servers it called.
-    called: HashMap<(u8, u16), HashSet<IpAddr>>,
-    /// Payload bytes it served on tcp/3389 (long sessions mark a session host).
+struct ByHost {
+    starts: Vec<usize>,
+    facts: Vec<Fact>,
+}
+
+impl ByHost {
+    /// Groups `(host, fact)` pairs by host, keeping their order within a host (a counting
+    /// sort: two passes, no comparisons).
+    fn group(hosts: usize, pairs: &[(u32, Fact)]) -> Self {
+        let mut starts = vec![0; hosts + 1];
+        for (host, _) in pairs {
+            if let Some(count) = starts.get_mut(*host as usize + 1) {
+                *count += 1;
+            }
+        }
+        for n in 1..starts.len() {
+            let before = starts.get(n - 1).copied().unwrap_or_default();
+            if let Some(start) = starts.get_mut(n) {
+                *start += before;
+            }
+        }
+        let mut next = starts.clone();
+        let empty = Fact {
+            protocol: 0,
+            port: 0,
+            peer: 0,
+        };
+        let mut facts = vec![empty; pairs.len()];
+        for (host, fact) in pairs {
+            let Some(at) = next.get_mut(*host as usize) else {
+                continue;
+            };
+            if let Some(slot) = facts.get_mut(*at) {
+                *slot = *fact;
+            }
+            *at += 1;
+        }
+        Self { starts, facts }
+    }
+
+    fn of(&self, host: u32) -> &[Fact] {
+        let host = host as usize;
+        match (self.starts.get(host), self.starts.get(host + 1)) {
+            (Some(&start), Some(&end)) => self.facts.get(start..end).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+}
+
+/// What every address did, from the observed edges, each fact once: a host's distinct clients
+/// on a port are the facts of that port in its group.
+///
+/// Flat lists grouped by host number, not a map of per-host maps of sets: inference over the
+/// benchmark capture's 16,000 edges spent 7 ms building, and then freeing, tens of thousands of
+/// small sets that were only ever counted and searched (issue 6).
+#[derive(Debug)]
+struct Behaviours {
+    /// Every client and server, numbered in the order first seen.
+    hosts: Vec<IpAddr>,
+    /// The hosts' numbers in address order.
+    by_address: Vec<u32>,
+    /// host = server, peer = a client whose flows it answered.
+    answered: ByHost,
+    /// host = server, peer = a client that tried it (answered or not).
+    asked: ByHost,
+    /// host = client, peer = a server it called.
+    called: ByHost,
+    /// By host: payload bytes it served on tcp/3389 (long sessions mark a session host).
+    rdp_bytes: Vec<u64>,
+}
+
+impl Behaviours {
+    fn new(observed: &[ObservedEdge]) -> Self {
+        let mut numbers: HashMap<IpAddr, u32> = HashMap::new();
+        let mut hosts: Vec<IpAddr> = Vec::new();
+        let mut rdp_bytes: Vec<u64> = Vec::new();
+        let mut number = |ip: IpAddr, rdp_bytes: &mut Vec<u64>| {
+            *numbers.entry(ip).or_insert_with(|| {
+                hosts.push(ip);
+                rdp_bytes.push(0);
+                u32::try_from(hosts.len() - 1).unwrap_or(u32::MAX)
+            })
+        };
+        // Two edges of one pair and port differ only in their service: their facts count once.
+        // The value says whether the pair's answer is recorded yet.
+        let mut pairs: HashMap<(u32, u32, u8, u16), bool> = HashMap::new();
+        let (mut answered, mut asked, mut called) = (Vec::new(), Vec::new(), Vec::new());
+        for edge in observed {
+            let client = number(edge.client, &mut rdp_bytes);
+            let server = number(edge.server, &mut rdp_bytes);
+            let (protocol, port) = (edge.protocol, edge.server_port);
+            let from_client = Fact {
+                protocol,
+                port,
+                peer: client,
+            };
+            let was_answered = edge.answered > 0;
+            match pairs.entry((client, server, protocol, port)) {
+                Entry::Vacant(new) => {
+                    new.insert(was_answered);
+                    asked.push((server, from_client));
+                    called.push((
+                        client,
+                        Fact {
+                            protocol,
+                            port,
+                            peer: server,
+                        },
+                    ));
+                    if was_answered {
+                        answered.push((server, from_client));
+                    }
+                }
+                Entry::Occupied(mut seen) => {
+                    if was_answered && !*seen.get() {
+                        seen.insert(true);
+                        answered.push((server, from_client));
+                    }
+                }
+            }
+            if was_answered && (protocol, port) == (TCP, 3389) {
+                if let Some(bytes) = rdp_bytes.get_mut(server as usize) {
+                    *bytes += edge.bytes[1];
+                }
+            }
+        }
+        let n = hosts.len();
+        let mut by_address: Vec<(IpAddr, u32)> = hosts.iter().copied().zip(0u32..).collect();
+        by_address.sort_unstable();
+        Self {
+            by_address: by_address.into_iter().map(|(_, host)| host).collect(),
+            hosts,
+            answered: ByHost::group(n, &answered),
+            asked: ByHost::group(n, &asked),
+            called: ByHost::group(n, &called),
+            rdp_bytes,
+        }
+    }
+
+    /// Each host with what it did, in address order (the roles, and their evidence, come out
+    /// the same every run).
+    fn each(&self) -> impl Iterator<Item = (IpAddr, Behaviour<'_>)> {
+        self.by_address.iter().filter_map(|&host| {
+            let ip = self.hosts.get(host as usize).copied()?;
+            let behaviour = Behaviour {
+                hosts: &self.hosts,
+                answered: self.answered.of(host),
+                asked: self.asked.of(host),
+                called: self.called.of(host),
+                rdp_bytes: self
+                    .rdp_bytes
+                    .get(host as usize)
+                    .copied()
+                    .unwrap_or_default(),
+            };
+            Some((ip, behaviour))
+        })
+    }
+}
+
+/// What one address did: its groups of the [`Behaviours`] lists.
+#[derive(Clone, Copy, Debug)]
+struct Behaviour<'a> {
+    hosts: &'a [IpAddr],
+    answered: &'a [Fact],
+    asked: &'a [Fact],
+    called: &'a [Fact],
     rdp_bytes: u64,
 }
 
-impl Behaviour {
+impl<'a> Behaviour<'a> {
     fn answers(&self, proto: u8, port: u16) -> usize {
-        self.answered.get(&(proto, port)).map_or(0, HashSet::len)
+        self.on(self.answered, proto, port).count()
     }
     fn asked_on(&self, proto: u8, port: u16) -> usize {
-        self.asked.get(&(proto, port)).map_or(0, HashSet::len)
+        self.on(self.asked, proto, port).count()
     }
-    fn calls(&self, proto: u8, port: u16) -> Option<&HashSet<IpAddr>> {
-        self.called.get(&(proto, port))
+    /// The servers it called on a port; `None` when it called none.
+    fn calls(&self, proto: u8, port: u16) -> Option<impl Iterator<Item = IpAddr> + 'a> {
+        let mut servers = self.on(self.called, proto, port).peekable();
+        servers.peek()?;
+        Some(servers)
+    }
+    /// The peers of one port among `facts` (one of this host's groups).
+    fn on(&self, facts: &'a [Fact], proto: u8, port: u16) -> impl Iterator<Item = IpAddr> + 'a {
+        let hosts = self.hosts;
+        facts
+            .iter()
+            .filter(move |f| (f.protocol, f.port) == (proto, port))
+            .filter_map(move |f| hosts.get(f.peer as usize).copied())
     }
 }
 
@@ -60,29 +236,11 @@ fn give(roles: &mut Roles, ip: IpAddr, role: Role, confidence: Confidence, evide
 
 /// Infers a deployment from observed edges.
 pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
-    let mut seen: BTreeMap<IpAddr, Behaviour> = BTreeMap::new();
-    for edge in observed {
-        let key = (edge.protocol, edge.server_port);
-        let server = seen.entry(edge.server).or_default();
-        server.asked.entry(key).or_default().insert(edge.client);
-        if edge.answered > 0 {
-            server.answered.entry(key).or_default().insert(edge.client);
-            if key == (TCP, 3389) {
-                server.rdp_bytes += edge.bytes[1];
-            }
-        }
-        seen.entry(edge.client)
-            .or_default()
-            .called
-            .entry(key)
-            .or_default()
-            .insert(edge.server);
-    }
+    let behaviours = Behaviours::new(observed);
 
     let mut roles: Roles = BTreeMap::new();
     // Servers first: what a host answers is the strongest sign of its role.
-    for (ip, b) in &seen {
-        let ip = *ip;
+    for (ip, b) in behaviours.each() {
         if !is_private(ip) {
             continue; // internet hosts are not part of the deployment
         }
@@ -96,9 +254,9 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
             ));
         }
         let external_https = b
-            .answered
-            .get(&(TCP, 443))
-            .map_or(0, |c| c.iter().filter(|ip| !is_private(**ip)).count());
+            .on(b.answered, TCP, 443)
+            .filter(|ip| !is_private(*ip))
+            .count();
         if external_https > 0 {
             gateway.push(format!(
                 "answers tcp/443 for {}",
@@ -107,7 +265,7 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
         }
         if let Some(targets) = b.calls(TCP, 3389) {
             if !gateway.is_empty() {
-                gateway.push(format!("opens RDP to {}", plural(targets.len(), "host")));
+                gateway.push(format!("opens RDP to {}", plural(targets.count(), "host")));
             }
         }
         let gateway_confidence = match gateway.len() {
@@ -160,7 +318,7 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
         if let Some(brokers) = b.calls(TCP, 5504) {
             let mut evidence = vec![format!(
                 "calls {} on tcp/5504",
-                plural(brokers.len(), "broker")
+                plural(brokers.count(), "broker")
             )];
             if b.answers(TCP, 443) > 0 {
                 evidence.push(format!(
@@ -246,22 +404,22 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
         .map(|(ip, _)| *ip)
         .collect();
     let mut later: Vec<(IpAddr, Role, Confidence, Vec<String>)> = Vec::new();
-    for (ip, b) in &seen {
-        if !is_private(*ip) {
+    for (ip, b) in behaviours.each() {
+        if !is_private(ip) {
             continue;
         }
         let from_session_hosts = |proto: u8, port: u16| {
-            b.asked.get(&(proto, port)).map_or(0, |c| {
-                c.iter().filter(|c| session_hosts.contains(c)).count()
-            })
+            b.on(b.asked, proto, port)
+                .filter(|c| session_hosts.contains(c))
+                .count()
         };
         // Licence server: session hosts ask its endpoint mapper (or its NetBIOS name), and it is
         // not a domain controller (which session hosts also ask on 135).
         let rpc = from_session_hosts(TCP, 135);
         let nbns = from_session_hosts(UDP, 137);
         if (rpc > 0 || nbns > 0)
-            && !has(&roles, ip, Role::DomainController)
-            && !has(&roles, ip, Role::RdBroker)
+            && !has(&roles, &ip, Role::DomainController)
+            && !has(&roles, &ip, Role::RdBroker)
         {
             let mut evidence = Vec::new();
             if rpc > 0 {
@@ -276,9 +434,7 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
                     plural(nbns, "session host")
                 ));
             }
-            let internet_443 = b
-                .calls(TCP, 443)
-                .is_some_and(|s| s.iter().any(|t| !is_private(*t)));
+            let internet_443 = b.on(b.called, TCP, 443).any(|t| !is_private(t));
             if internet_443 {
                 evidence.push("calls the internet on tcp/443 (Microsoft Clearing House?)".into());
             }
@@ -287,16 +443,16 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
             } else {
                 Confidence::Low
             };
-            later.push((*ip, Role::RdLicenseServer, c, evidence));
+            later.push((ip, Role::RdLicenseServer, c, evidence));
         }
         // CRL distribution point: the gateway fetches over HTTP from it.
         let crl = b
-            .answered
-            .get(&(TCP, 80))
-            .map_or(0, |c| c.iter().filter(|c| gateways.contains(c)).count());
+            .on(b.answered, TCP, 80)
+            .filter(|c| gateways.contains(c))
+            .count();
         if crl > 0 {
             later.push((
-                *ip,
+                ip,
                 Role::Crl,
                 Confidence::Low,
                 vec!["answers HTTP (tcp/80) for the gateway (CRL download?)".into()],
@@ -304,10 +460,10 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
         }
         // Administrator: WinRM to RDS hosts.
         if let Some(targets) = b.calls(TCP, 5985) {
-            let rds = targets.iter().filter(|t| roles.contains_key(t)).count();
+            let rds = targets.filter(|t| roles.contains_key(t)).count();
             if rds > 0 {
                 later.push((
-                    *ip,
+                    ip,
                     Role::Admin,
                     Confidence::Medium,
                     vec![format!(
@@ -324,19 +480,15 @@ pub fn infer(observed: &[ObservedEdge], origin: &str) -> Deployment {
 
     // Client networks: internal addresses with no role that open RDP or reach the gateway/web.
     let mut client_nets: BTreeSet<Cidr> = BTreeSet::new();
-    for (ip, b) in &seen {
-        if !is_private(*ip) || roles.contains_key(ip) {
+    for (ip, b) in behaviours.each() {
+        if !is_private(ip) || roles.contains_key(&ip) {
             continue;
         }
         let rds_client = [(TCP, 3389), (UDP, 3389), (TCP, 443), (UDP, 3391)]
             .iter()
-            .any(|key| {
-                b.called
-                    .get(key)
-                    .is_some_and(|servers| servers.iter().any(|s| roles.contains_key(s)))
-            });
+            .any(|&(proto, port)| b.on(b.called, proto, port).any(|s| roles.contains_key(&s)));
         if rds_client {
-            client_nets.insert(enclosing_network(*ip));
+            client_nets.insert(enclosing_network(ip));
         }
     }
 

@@ -267,3 +267,53 @@ fn custom_rdp_port_moves_the_rdp_edges() {
         .iter()
         .all(|e| e.ports == vec![PortRange::single(13389)]));
 }
+
+#[test]
+fn inference_counts_a_client_once_whatever_the_services_its_flows_were_given() {
+    // One client's RDP flows to one host under two services (one found by payload, one by
+    // port) are two observed edges, but one client; a second client makes two.
+    let observed = [
+        seen(
+            "10.1.10.5",
+            "10.1.2.21",
+            protocol::TCP,
+            3389,
+            Some("rdp"),
+            3,
+            0,
+        ),
+        seen("10.1.10.5", "10.1.2.21", protocol::TCP, 3389, None, 0, 1),
+        seen(
+            "10.1.10.5",
+            "10.1.2.21",
+            protocol::TCP,
+            3389,
+            Some("tls"),
+            1,
+            0,
+        ),
+        seen(
+            "10.1.10.6",
+            "10.1.2.21",
+            protocol::TCP,
+            3389,
+            Some("rdp"),
+            1,
+            0,
+        ),
+        seen("10.1.10.7", "10.1.2.21", protocol::TCP, 3389, None, 0, 2),
+    ];
+    let deployment = infer::infer(&observed, "test");
+    let host = deployment
+        .hosts
+        .iter()
+        .find(|h| h.addresses == ["10.1.2.21".parse::<IpAddr>().unwrap()])
+        .expect("the session host is inferred");
+    let evidence = &host.inferred.first().expect("one inference").evidence;
+    assert_eq!(
+        evidence.first().map(String::as_str),
+        Some("answers tcp/3389 for 2 clients")
+    );
+    // All three clients opened RDP to it: their /24 is a client network.
+    assert_eq!(deployment.networks.len(), 1);
+}
