@@ -280,6 +280,7 @@ fn run_and_report<S: PacketSource + ?Sized>(
         (None, None) => None,
     };
     started(source);
+    let threads = worker_threads(args.threads);
     let mut summary = pipeline::run(
         source,
         inputs,
@@ -287,7 +288,7 @@ fn run_and_report<S: PacketSource + ?Sized>(
         table_config,
         flows_out,
         observer,
-        worker_threads(args.threads),
+        threads,
     )?;
     annotate(source, &mut summary);
     // Inputs that could not even be opened are damage too, reported on their own line.
@@ -311,20 +312,23 @@ fn run_and_report<S: PacketSource + ?Sized>(
     }
     let deployment =
         deployment.unwrap_or_else(|| infer(&summary.observed, "inferred from the traffic"));
-    let verdict = evaluate(
-        &deployment,
-        classifier.signatures(),
-        &summary.observed,
-        summary.unattributed_flows,
-    );
-    let failed = fail_on_triggered(&args.fail_on, &verdict);
-    summary.incident = Some(incident::build(
+    let (verdict, incident) = incident::build_beside(
         &summary.candidates,
         &deployment,
-        &verdict,
         &thresholds(&args.incident),
         inputs,
-    ));
+        threads,
+        || {
+            evaluate(
+                &deployment,
+                classifier.signatures(),
+                &summary.observed,
+                summary.unattributed_flows,
+            )
+        },
+    );
+    let failed = fail_on_triggered(&args.fail_on, &verdict);
+    summary.incident = Some(incident);
     summary.verdict = Some(verdict);
     summary.resources.peak_rss_bytes = peak_rss_bytes();
     let session_list: Vec<&incident::Session> = match (sessions, &summary.incident) {
@@ -387,13 +391,14 @@ fn run_and_report<S: PacketSource + ?Sized>(
         eprintln!("rdsflows: damaged input: {input}");
     }
     // Damage outranks --fail-on: a verdict over damaged input cannot be trusted either way.
-    Ok(if summary.status == "damaged" {
+    let status = if summary.status == "damaged" {
         EXIT_DAMAGED
     } else if failed {
         EXIT_FAIL_ON
     } else {
         EXIT_COMPLETE
-    })
+    };
+    Ok(status)
 }
 
 /// Writes an output file through [`AtomicFile`] when its option was given.
