@@ -288,38 +288,8 @@ impl SortKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::tests::seen;
     use proptest::prelude::*;
-
-    fn edge(
-        client: IpAddr,
-        server: IpAddr,
-        at: i64,
-        port: u16,
-        service: Option<&str>,
-    ) -> ObservedEdge {
-        ObservedEdge {
-            client,
-            server,
-            protocol: 6,
-            server_port: port,
-            service: service.map(str::to_string),
-            flows: 1,
-            syn_retries: 0,
-            answered: 1,
-            rejected: 0,
-            icmp_rejected: 0,
-            icmp_from: None,
-            unanswered: 0,
-            first_seen: Timestamp::from_nanos(at),
-            last_seen: Timestamp::from_nanos(at),
-            packets: [1, 1],
-            bytes: [1, 1],
-            found_by_payload: 0,
-            epm_mapped: 0,
-            epm_mapped_failed: 0,
-            epm_interface: None,
-        }
-    }
 
     proptest! {
         /// The compact keys order edges exactly as the fields themselves do, `IpAddr`'s order
@@ -338,7 +308,9 @@ mod tests {
                 .iter()
                 .zip(0u64..)
                 .map(|(&(c, s, at, port, service), n)| {
-                    let mut e = edge(addresses[c], addresses[s], at, ports[port], services[service]);
+                    let (client, server) = (addresses[c].to_string(), addresses[s].to_string());
+                    let mut e = seen(&client, &server, 6, ports[port], services[service], 1, 0);
+                    e.first_seen = Timestamp::from_nanos(at);
                     e.flows = n; // tells equal edges apart
                     e
                 })

@@ -36,7 +36,8 @@ fn deployment() -> Deployment {
     Deployment::from_toml(DEPLOYMENT, "test.toml").unwrap()
 }
 
-fn seen(
+/// An observed edge with round numbers (also the sort test's, in `observed`).
+pub(super) fn seen(
     client: &str,
     server: &str,
     proto: u8,
