@@ -473,7 +473,7 @@ impl FlowRecord {
                 self.tcp_states[1],
                 self.dirs[0].payload_bytes,
                 self.dirs[1].payload_bytes,
-                self.history.text().as_str(),
+                || self.history.text(),
             ),
             _ => state::udp_conn_state(self.dirs[0].packets > 0, self.dirs[1].packets > 0),
         }

@@ -222,6 +222,12 @@ impl HistoryText {
     }
 }
 
+impl AsRef<str> for HistoryText {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl Serialize for HistoryText {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -263,12 +269,16 @@ pub fn tcp_transition(sender: &mut EndpointState, peer: &mut EndpointState, flag
 }
 
 /// Zeek's `conn_state` for a TCP connection (conn/main.zeek, function `conn_state`).
-pub fn tcp_conn_state(
+///
+/// `history` gives the history letters; only an originator's reset to a silent responder
+/// reads them, so they are not spelled out for every flow (the summary asks each ended flow
+/// its state several times).
+pub fn tcp_conn_state<H: AsRef<str>>(
     orig: EndpointState,
     resp: EndpointState,
     orig_payload: u64,
     resp_payload: u64,
-    history: &str,
+    history: impl FnOnce() -> H,
 ) -> ConnState {
     use EndpointState::*;
     let o_inactive = matches!(orig, Inactive | Partial);
@@ -286,6 +296,8 @@ pub fn tcp_conn_state(
     } else if orig == Reset {
         if r_inactive {
             // Zeek: /\^?S[^HAFGIQ]*R.*/ == history
+            let history = history();
+            let history = history.as_ref();
             let h = history.strip_prefix('^').unwrap_or(history);
             let syn_then_rst = h.starts_with('S')
                 && h.find('R').is_some_and(|r| {
@@ -363,39 +375,39 @@ mod tests {
             (false, FIN | ACK),
             (true, ACK),
         ]);
-        assert_eq!(tcp_conn_state(o, r, 10, 0, "ShADadFf"), ConnState::SF);
+        assert_eq!(tcp_conn_state(o, r, 10, 0, || "ShADadFf"), ConnState::SF);
     }
 
     #[test]
     fn syn_answered_by_rst_is_rej() {
         let (o, r) = run(&[(true, SYN), (false, RST | ACK)]);
-        assert_eq!(tcp_conn_state(o, r, 0, 0, "Sr"), ConnState::REJ);
+        assert_eq!(tcp_conn_state(o, r, 0, 0, || "Sr"), ConnState::REJ);
     }
 
     #[test]
     fn lone_syns_are_s0() {
         let (o, r) = run(&[(true, SYN), (true, SYN), (true, SYN)]);
-        assert_eq!(tcp_conn_state(o, r, 0, 0, "S"), ConnState::S0);
+        assert_eq!(tcp_conn_state(o, r, 0, 0, || "S"), ConnState::S0);
     }
 
     #[test]
     fn syn_then_own_rst_is_rstos0() {
         let (o, r) = run(&[(true, SYN), (true, RST)]);
-        assert_eq!(tcp_conn_state(o, r, 0, 0, "SR"), ConnState::RSTOS0);
+        assert_eq!(tcp_conn_state(o, r, 0, 0, || "SR"), ConnState::RSTOS0);
     }
 
     #[test]
     fn established_then_responder_reset_is_rstr() {
         let (o, r) = run(&[(true, SYN), (false, SYN | ACK), (true, ACK), (false, RST)]);
-        assert_eq!(tcp_conn_state(o, r, 0, 0, "ShAr"), ConnState::RSTR);
+        assert_eq!(tcp_conn_state(o, r, 0, 0, || "ShAr"), ConnState::RSTR);
     }
 
     #[test]
     fn established_open_is_s1_and_midstream_is_oth() {
         let (o, r) = run(&[(true, SYN), (false, SYN | ACK), (true, ACK)]);
-        assert_eq!(tcp_conn_state(o, r, 0, 0, "ShA"), ConnState::S1);
+        assert_eq!(tcp_conn_state(o, r, 0, 0, || "ShA"), ConnState::S1);
         let (o, r) = run(&[(true, ACK), (false, ACK)]);
-        assert_eq!(tcp_conn_state(o, r, 0, 0, "Aa"), ConnState::OTH);
+        assert_eq!(tcp_conn_state(o, r, 0, 0, || "Aa"), ConnState::OTH);
     }
 
     #[test]
