@@ -326,8 +326,9 @@ pub fn build(
 /// the session join (which needs the deployment, not the verdict) runs on another; the
 /// finding rules, which need both, run last. With one thread, one after the other.
 ///
-/// After a run on several threads this tail is the part left on one core (30 ms of a 265 ms
-/// two-thread `analyze` of the benchmark capture), and the join is a sixth of it (issue 6).
+/// After a run on several threads, what follows the last packet is left to one core: on the
+/// benchmark capture 16–18 ms of a 275 ms two-thread `analyze`, of which the join would be 6
+/// (issue 6).
 pub fn build_beside(
     candidates: &Candidates,
     deployment: &Deployment,
