@@ -3,13 +3,19 @@
 # page cache, whole process (issue 6). Prints one Markdown table: tool, seconds (median of
 # --runs), packets/s, ratio to rdsflows (one thread).
 #
+# The tools take turns: a warm-up round, then --runs rounds in each of which every tool runs
+# once. This machine is shared, and its neighbours come and go within a minute: timing one
+# tool's runs back to back (as hyperfine does) handed a whole busy minute to whichever tool's
+# turn it was, and moved the two-thread row alone from 1.4x to 2.0x one thread between runs.
+#
 # Usage: scripts/bench-peers.sh [--packets N] [--flows N] [--seed S] [--runs N] [--dir DIR]
 #
-# Installs the peers from Debian when missing (needs root): tshark, ndpi tools, argus, tcpdump,
-# hyperfine. softflowd is installed too but not timed: in -r mode (1.1.0) it does not exit at
+# Installs the peers from Debian when missing (needs root): tshark, ndpi tools, argus, tcpdump.
+# softflowd is installed too but not timed: in -r mode (1.1.0) it does not exit at
 # the end of the file. The capture is generated (never committed) into --dir (default /tmp).
 # No peer output is kept.
 set -euo pipefail
+export LC_ALL=C # bash writes $EPOCHREALTIME with the locale's decimal mark
 
 packets=2000000
 flows=26000
@@ -31,16 +37,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 
 missing=()
-for tool in tshark ndpiReader argus tcpdump hyperfine; do
+for tool in tshark ndpiReader argus tcpdump; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "missing: ${missing[*]}; run as root or: sudo apt-get install tshark libndpi-bin argus-server argus-client softflowd tcpdump hyperfine" >&2
+        echo "missing: ${missing[*]}; run as root or: sudo apt-get install tshark libndpi-bin argus-server argus-client softflowd tcpdump" >&2
         exit 2
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        tshark libndpi-bin argus-server argus-client softflowd tcpdump hyperfine >/dev/null
+        tshark libndpi-bin argus-server argus-client softflowd tcpdump >/dev/null
 fi
 
 (cd "$root" && cargo build --release -q && cargo build --release -q --example walk)
@@ -71,19 +77,31 @@ if "$rdsflows" analyze --help | grep -q -- '--threads'; then
     tools[1]="rdsflows analyze -q --threads 1|$rdsflows analyze -q --threads 1 $capture"
 fi
 
-json=$dir/hyperfine.json
+# Round 0 is the warm-up and is not counted. Wall time of the whole process, from bash's
+# microsecond clock around it.
+declare -A walls
+for round in $(seq 0 "$runs"); do
+    for entry in "${tools[@]}"; do
+        name=${entry%%|*}
+        cmd=${entry#*|}
+        start=$EPOCHREALTIME
+        $cmd >/dev/null 2>&1 || true
+        end=$EPOCHREALTIME
+        if [ "$round" -gt 0 ]; then
+            walls[$name]+="$start:$end "
+        fi
+    done
+done
 declare -A seconds
 for entry in "${tools[@]}"; do
     name=${entry%%|*}
-    cmd=${entry#*|}
-    hyperfine --style none --warmup 1 --runs "$runs" --export-json "$json" \
-        --command-name "$name" "$cmd >/dev/null 2>&1" >/dev/null 2>&1 || true
-    seconds[$name]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$json")
+    seconds[$name]=$(python3 -c 'import statistics, sys
+print(statistics.median(float(b) - float(a) for a, b in (w.split(":") for w in sys.argv[1:])))' ${walls[$name]})
 done
 
 reference=${seconds["rdsflows analyze -q --threads 1"]:-${seconds["rdsflows analyze -q"]}}
 echo
-echo "Capture: $capture ($frames frames); median of $runs runs after one warm-up; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "Capture: $capture ($frames frames); median of $runs rounds, the tools taking turns, after a warm-up round; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo
 echo "| tool | seconds | packets/s | time ÷ rdsflows (1 thread) |"
 echo "|---|---:|---:|---:|"
@@ -92,6 +110,10 @@ for entry in "${tools[@]}"; do
     s=${seconds[$name]}
     python3 -c 'import sys
 name, s, frames, ref = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-print(f"| {name} | {s:.2f} | {frames / s / 1e6:.2f} M | {s / ref:.1f}× |")' "$name" "$s" "$frames" "$reference"
+print(f"| {name} | {s:.3f} | {frames / s / 1e6:.2f} M | {s / ref:.1f}× |")' "$name" "$s" "$frames" "$reference"
 done
-rm -f "$json"
+two=${seconds["rdsflows analyze -q --threads 2"]:-}
+if [ -n "$two" ]; then
+    echo
+    python3 -c 'import sys; print(f"Two threads: {float(sys.argv[1]) / float(sys.argv[2]):.2f}× one thread.")' "$reference" "$two"
+fi
