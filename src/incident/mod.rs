@@ -1,7 +1,7 @@
 //! The incident view (issue 8): who connected over RDP to what, when, as whom, whether it
 //! succeeded, and what looks like an attack. Ended RDP flows are kept as compact
 //! [`Candidate`]s while the capture is read (bounded by [`MAX_CANDIDATES`]); once the verdict
-//! has a deployment, [`build`] joins them into [`Session`]s (TCP connection, RDP-UDP side
+//! has a deployment, [`build_beside`] joins them into [`Session`]s (TCP connection, RDP-UDP side
 //! channel, broker hop, RD Gateway tunnel) and derives the [`Finding`]s.
 //!
 //! Owns the session join, the outcome read from a flow's shape and the finding rules with
@@ -306,29 +306,15 @@ pub struct IncidentReport {
     pub tunnels_not_joined: u64,
 }
 
-/// Joins the candidates into sessions and runs the finding rules. `inputs` are the input paths
-/// (for the packet references); the deployment gives the roles, the verdict the unexpected
-/// flows that two rules reuse.
-pub fn build(
-    candidates: &Candidates,
-    deployment: &Deployment,
-    verdict: &VerdictReport,
-    thresholds: &Thresholds,
-    inputs: &[String],
-) -> IncidentReport {
-    let sessions = sessions::join(&candidates.list, deployment, thresholds, inputs);
-    with_sessions(
-        sessions, candidates, deployment, verdict, thresholds, inputs,
-    )
-}
-
-/// [`build`] beside the verdict: `verdict` runs on this thread while, with `threads` above 1,
-/// the session join (which needs the deployment, not the verdict) runs on another; the
-/// finding rules, which need both, run last. With one thread, one after the other.
+/// Joins the candidates into sessions and runs the finding rules, beside the verdict that the
+/// rules need. `inputs` are the input paths (for the packet references); the deployment gives
+/// the roles, the verdict the unexpected flows that two rules reuse.
 ///
-/// After a run on several threads, what follows the last packet is left to one core: on the
-/// benchmark capture 16–18 ms of a 275 ms two-thread `analyze`, of which the join would be 6
-/// (issue 6).
+/// `verdict` runs on this thread while, with `threads` above 1, the session join (which needs
+/// the deployment, not the verdict) runs on another; the finding rules, which need both, run
+/// last. With one thread, one after the other. After a run on several threads, what follows
+/// the last packet is left to one core: on the benchmark capture 16–18 ms of a 275 ms
+/// two-thread `analyze`, of which the join would be 6 (issue 6).
 pub fn build_beside(
     candidates: &Candidates,
     deployment: &Deployment,
@@ -350,35 +336,21 @@ pub fn build_beside(
     } else {
         (verdict(), join())
     };
-    let report = with_sessions(
-        sessions, candidates, deployment, &verdict, thresholds, inputs,
-    );
-    (verdict, report)
-}
-
-/// The report around sessions already joined: the finding rules over them.
-fn with_sessions(
-    sessions: Vec<Session>,
-    candidates: &Candidates,
-    deployment: &Deployment,
-    verdict: &VerdictReport,
-    thresholds: &Thresholds,
-    inputs: &[String],
-) -> IncidentReport {
     let findings = findings::find(
         &candidates.list,
         &sessions,
         deployment,
-        verdict,
+        &verdict,
         thresholds,
         inputs,
     );
-    IncidentReport {
+    let report = IncidentReport {
         sessions,
         findings,
         flows_not_joined: candidates.overflow,
         tunnels_not_joined: candidates.tunnels_overflow,
-    }
+    };
+    (verdict, report)
 }
 
 #[cfg(test)]
