@@ -595,9 +595,6 @@ impl FlowRecord {
 mod tests {
     use super::*;
 
-    /// Issue 6: the flow table's memory is mostly records (a million flows, 184 MB of them). A
-    /// field added to the record should be a deliberate choice, so this fails when it grows.
-    /// 181 bytes of fields and 3 of padding; what few flows need is in the boxed extras.
     /// The uid as it was first defined: FNV-1a over the addresses' `Display` text. Feeding the
     /// text without building it must give the same ids, or every uid in earlier outputs would
     /// name nothing.
@@ -671,6 +668,9 @@ mod tests {
         }
     }
 
+    /// Issue 6: the flow table's memory is mostly records (a million flows, 184 MB of them). A
+    /// field added to the record should be a deliberate choice, so this fails when it grows.
+    /// 181 bytes of fields and 3 of padding; what few flows need is in the boxed extras.
     #[test]
     fn flow_record_stays_small() {
         assert_eq!(size_of::<DirStats>(), 32);

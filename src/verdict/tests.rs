@@ -271,8 +271,9 @@ fn custom_rdp_port_moves_the_rdp_edges() {
 
 #[test]
 fn inference_counts_a_client_once_whatever_the_services_its_flows_were_given() {
-    // One client's RDP flows to one host under two services (one found by payload, one by
-    // port) are two observed edges, but one client; a second client makes two.
+    // One client's RDP flows to one host under three services (rdp, tls and none) are
+    // three observed edges, two of them answered, but one client; a second
+    // answered client makes two, and a third whose flows went unanswered is not counted.
     let observed = [
         seen(
             "10.1.10.5",
