@@ -238,9 +238,11 @@ impl ObservedEdges {
                 .then_with(|| service(*pa).cmp(&service(*pb)))
                 .then(pa.cmp(pb))
         });
-        // Follow each place to where its edge now lies (std's `sort_by_cached_key` does the
-        // same): the edge for position i was at `order[i]`, unless an earlier swap moved it,
-        // and then that position's entry says where to.
+        // Follow each place to where its edge now lies, as std's `sort_by_cached_key` does:
+        // the edge for position i was at `order[i]`, unless an earlier swap moved it, and then
+        // that position's entry says where to. (`sort_by_cached_key` itself was tried: its key
+        // cannot borrow the service names, and ranking them first made this sort 4.0 ms
+        // against 2.8 on the benchmark capture.)
         for i in 0..order.len() {
             let Some(mut from) = order.get(i).map(|(_, place)| *place as usize) else {
                 break;
