@@ -21,7 +21,7 @@ use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::order::EndOrder;
+use super::order::{EndOrder, Ended};
 use super::sharded::{report, shard_config, shard_of_packet, FromWorker, Merge};
 use super::{account, collect_ended, note_input_error, tick, track, Reading, RunObserver};
 use super::{ServicesSeen, PROGRESS_EVERY};
@@ -315,6 +315,7 @@ fn worker(
     mut table: FlowTable,
     mut classifier: Classifier,
     outbox: &Sender<ToMain>,
+    returned: &Receiver<Vec<Ended>>,
 ) {
     // A panic here must not leave the other threads waiting for this one forever.
     struct StopOnPanic<'s, 'a>(&'s Shared<'a>);
@@ -378,8 +379,15 @@ fn worker(
                 table.advance(place.clock);
                 collect_ended(&mut table, &mut order);
                 next_track += 1;
-                let reply = report(shard, &table, &mut order, &services, known, None);
-                let message = gather_unsent(&mut unsent, reply);
+                let message = unsent.get_or_insert_with(|| ToMain::new(shard, returned));
+                report(
+                    &mut message.reply,
+                    &table,
+                    &mut order,
+                    &services,
+                    known,
+                    None,
+                );
                 if let Some(counts) = handoff.counts.take() {
                     add_chunk(&mut stats, &mut place, *counts, message);
                 }
@@ -404,29 +412,40 @@ fn worker(
                 table.finish();
                 collect_ended(&mut table, &mut order);
                 let done = Some((*table.stats(), Box::new(std::mem::take(&mut stats))));
-                let reply = report(shard, &table, &mut order, &services, known, done);
-                gather_unsent(&mut unsent, reply);
-                if let Some(message) = unsent.take() {
-                    let _ = outbox.send(message);
-                }
+                let mut message = unsent
+                    .take()
+                    .unwrap_or_else(|| ToMain::new(shard, returned));
+                report(
+                    &mut message.reply,
+                    &table,
+                    &mut order,
+                    &services,
+                    known,
+                    done,
+                );
+                let _ = outbox.send(message);
                 return;
             }
         }
     }
 }
 
-/// Adds a reply to what the merging thread has not been told yet; returns the message.
-fn gather_unsent(unsent: &mut Option<ToMain>, reply: FromWorker) -> &mut ToMain {
-    match unsent {
-        Some(message) => {
-            message.reply.absorb(reply);
-            message
+impl ToMain {
+    /// A message with nothing in it yet. Frees the flows the merge has handed back first, on
+    /// the thread that allocated them, and carries the next ones in one of their lists.
+    fn new(shard: usize, returned: &Receiver<Vec<Ended>>) -> Self {
+        let mut list = Vec::new();
+        while let Ok(mut spent) = returned.try_recv() {
+            spent.clear();
+            if spent.capacity() > list.capacity() {
+                list = spent;
+            }
         }
-        None => unsent.insert(ToMain {
-            reply,
+        Self {
+            reply: FromWorker::new(shard, list),
             read: (0, 0, 0),
             damage: Vec::new(),
-        }),
+        }
     }
 }
 
@@ -597,18 +616,21 @@ pub(super) fn run(
     let classifier_view: &Classifier = classifier;
     let (merge, failure) = std::thread::scope(|scope| {
         let (outbox, inbox) = mpsc::channel();
+        let mut returns = Vec::with_capacity(shards);
         for shard in 0..shards {
             let table = FlowTable::new(shard_config, classifier_view.service_ports());
             let forked = classifier_view.fork();
             let (shared, outbox) = (&shared, outbox.clone());
-            scope.spawn(move || worker(shared, shard, table, forked, &outbox));
+            let (give_back, returned) = mpsc::channel();
+            returns.push(give_back);
+            scope.spawn(move || worker(shared, shard, table, forked, &outbox, &returned));
         }
         drop(outbox);
         let mut merge = Merge::new(flows_out, table_config.max_flows, shards, inputs);
         let failure = gather(
             &inbox,
+            &returns,
             &mut merge,
-            shards,
             &mut stats,
             classifier_view,
             observer,
@@ -626,7 +648,7 @@ pub(super) fn run(
     let mut merge = merge;
     merge
         .order
-        .release_all(|e| merge.sink.emit(e, classifier_view))?;
+        .release_all(|e| merge.sink.emit(&e, classifier_view))?;
     observer.finish();
     stats.add_frames(&merge.counted);
     stats.add_decoded(&merge.counted);
@@ -636,11 +658,12 @@ pub(super) fn run(
     Ok(summary)
 }
 
-/// Merges what the threads send until every shard is done; the error that stopped it, if any.
+/// Merges what the threads send until every shard is done, handing each the flows it may free;
+/// the error that stopped it, if any.
 fn gather(
     inbox: &Receiver<ToMain>,
+    returns: &[Sender<Vec<Ended>>],
     merge: &mut Merge<'_>,
-    shards: usize,
     stats: &mut Stats,
     classifier: &Classifier,
     observer: &dyn RunObserver,
@@ -652,7 +675,7 @@ fn gather(
         kernel: None,
     };
     let mut ticked = 0;
-    while merge.finished < shards {
+    while merge.finished < returns.len() {
         let Ok(message) = inbox.recv() else {
             return Some(io::Error::other("a flow worker thread stopped"));
         };
@@ -661,6 +684,13 @@ fn gather(
         }
         if let Err(e) = merge.take(message.reply, classifier) {
             return Some(e);
+        }
+        for (shard, give_back) in returns.iter().enumerate() {
+            let list = merge.returned(shard);
+            // A shard that has finished frees nothing more: its flows are freed here.
+            if !list.is_empty() {
+                let _ = give_back.send(list);
+            }
         }
         let (frames, wire_bytes, bytes) = message.read;
         reading.packets += frames;

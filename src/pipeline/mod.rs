@@ -231,7 +231,8 @@ struct Sink<'o> {
 }
 
 impl Sink<'_> {
-    fn emit(&mut self, ended: Ended, classifier: &Classifier) -> io::Result<()> {
+    /// Reports an ended flow; the caller decides where its record is freed.
+    fn emit(&mut self, ended: &Ended, classifier: &Classifier) -> io::Result<()> {
         self.summary.add(&ended.flow, classifier);
         if let Some(out) = self.flows_out.as_deref_mut() {
             write_flow(out, &ended.flow, ended.reason, classifier)?;
@@ -308,7 +309,7 @@ pub fn run<S: PacketSource + ?Sized>(
                 if let Some(now) = now {
                     table.advance(now);
                     collect_ended(&mut table, &mut order);
-                    order.release(table.swept_through(), |e| sink.emit(e, classifier))?;
+                    order.release(table.swept_through(), |e| sink.emit(&e, classifier))?;
                     // A quiet moment on a live link: let `tail -f` see the lines written so far.
                     sink.flush()?;
                 }
@@ -346,7 +347,7 @@ pub fn run<S: PacketSource + ?Sized>(
                 ip,
             );
             collect_ended(&mut table, &mut order);
-            order.release(table.swept_through(), |e| sink.emit(e, classifier))?;
+            order.release(table.swept_through(), |e| sink.emit(&e, classifier))?;
         }
         if stats.packets.is_multiple_of(PROGRESS_EVERY) {
             let progress = table_progress(&table);
@@ -356,7 +357,7 @@ pub fn run<S: PacketSource + ?Sized>(
     }
     table.finish();
     collect_ended(&mut table, &mut order);
-    order.release_all(|e| sink.emit(e, classifier))?;
+    order.release_all(|e| sink.emit(&e, classifier))?;
     observer.finish();
     Ok(sink
         .summary
