@@ -415,6 +415,11 @@ fn ipv6_fragment(mut next: IpNumber, mut chain: &[u8]) -> Option<Fragment> {
 /// IPv6 extension headers walked at most (a longer chain is not a fragment we attribute).
 const MAX_IPV6_EXTENSIONS: usize = 16;
 
+/// Always inlined: called, it returned the transport through memory, written field by field,
+/// and `plain_ipv4` read it back at once in wider loads, which cannot be served from the
+/// pending narrower stores (a store-forwarding stall). That one copy was the largest cost in
+/// decoding; inlined, one thread runs 7 % faster on the benchmark capture (issue 6).
+#[inline(always)]
 fn decode_transport(
     protocol: IpNumber,
     bytes: &[u8],
