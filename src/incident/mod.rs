@@ -310,25 +310,26 @@ pub struct IncidentReport {
 /// rules need. `inputs` are the input paths (for the packet references); the deployment gives
 /// the roles, the verdict the unexpected flows that two rules reuse.
 ///
-/// `verdict` runs on this thread while, with `threads` above 1, the session join (which needs
-/// the deployment, not the verdict) runs on another; the finding rules, which need both, run
-/// last. With one thread, one after the other. After a run on several threads, what follows
-/// the last packet is left to one core: on the benchmark capture 16–18 ms of a 275 ms
-/// two-thread `analyze`, of which the join would be 6 (issue 6).
+/// With `threads` above 1, `verdict` runs on a new thread while this one joins the sessions
+/// (which need the deployment, not the verdict); the finding rules, which need both, run last.
+/// With one thread, one after the other. After a run on several threads, what follows the last
+/// packet is left to one core: on the benchmark capture 15–19 ms of a 250 ms two-thread
+/// `analyze`, the verdict 5 ms and the join 5–7 (issue 6). The shorter of the two goes to the
+/// new thread, which started 0.1–4 ms late in five timed runs on this VM.
 pub fn build_beside(
     candidates: &Candidates,
     deployment: &Deployment,
     thresholds: &Thresholds,
     inputs: &[String],
     threads: usize,
-    verdict: impl FnOnce() -> VerdictReport,
+    verdict: impl FnOnce() -> VerdictReport + Send,
 ) -> (VerdictReport, IncidentReport) {
     let join = || sessions::join(&candidates.list, deployment, thresholds, inputs);
     let (verdict, sessions) = if threads > 1 {
         std::thread::scope(|scope| {
-            let joining = scope.spawn(join);
-            let verdict = verdict();
-            let sessions = joining
+            let judging = scope.spawn(verdict);
+            let sessions = join();
+            let verdict = judging
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (verdict, sessions)
