@@ -22,7 +22,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::order::{EndOrder, Ended};
-use super::sharded::{report, shard_config, shard_of_packet, FromWorker, Merge};
+use super::sharded::{shard_config, shard_of_packet, FromWorker, Merge};
 use super::{account, collect_ended, note_input_error, tick, track, Reading, RunObserver};
 use super::{ServicesSeen, PROGRESS_EVERY};
 use crate::capture::chunks::{Fetched, Loaded, PcapChunks, CHUNK_BYTES};
@@ -380,14 +380,9 @@ fn worker(
                 collect_ended(&mut table, &mut order);
                 next_track += 1;
                 let message = unsent.get_or_insert_with(|| ToMain::new(shard, returned));
-                report(
-                    &mut message.reply,
-                    &table,
-                    &mut order,
-                    &services,
-                    known,
-                    None,
-                );
+                message
+                    .reply
+                    .report(&table, &mut order, &services, known, None);
                 if let Some(counts) = handoff.counts.take() {
                     add_chunk(&mut stats, &mut place, *counts, message);
                 }
@@ -415,14 +410,9 @@ fn worker(
                 let mut message = unsent
                     .take()
                     .unwrap_or_else(|| ToMain::new(shard, returned));
-                report(
-                    &mut message.reply,
-                    &table,
-                    &mut order,
-                    &services,
-                    known,
-                    done,
-                );
+                message
+                    .reply
+                    .report(&table, &mut order, &services, known, done);
                 let _ = outbox.send(message);
                 return;
             }

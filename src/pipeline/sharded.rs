@@ -116,6 +116,36 @@ impl FromWorker {
             done: None,
         }
     }
+
+    /// Adds what a shard tells the merge after a piece of work: the flows that ended, how far
+    /// its table has swept, and the services first seen since `known` of them were; with
+    /// `done`, its last word. Several pieces of work can go in one reply.
+    pub(super) fn report(
+        &mut self,
+        table: &FlowTable,
+        order: &mut EndOrder,
+        services: &ServicesSeen,
+        known: usize,
+        done: Option<(TableStats, Box<Stats>)>,
+    ) {
+        self.watermark = if done.is_some() {
+            Timestamp::MAX
+        } else {
+            table.swept_through()
+        };
+        let ended = &mut self.ended;
+        ended.reserve(order.len());
+        let _ = order.release_all(|e| {
+            ended.push(e);
+            Ok::<(), ()>(())
+        });
+        self.live_flows = table.len() as u64;
+        let new_services = services.order.get(known..).unwrap_or_default();
+        self.new_services.extend_from_slice(new_services);
+        if done.is_some() {
+            self.done = done;
+        }
+    }
 }
 
 /// Which shard a frame belongs to: that of its flow's address pair, in either direction. Plain
@@ -235,41 +265,11 @@ fn worker(
         };
         let finished = done.is_some();
         let mut reply = FromWorker::new(shard, returned);
-        report(&mut reply, &table, &mut order, &services, known, done);
+        reply.report(&table, &mut order, &services, known, done);
         reply.spent = spent;
         if outbox.send(reply).is_err() || finished {
             return;
         }
-    }
-}
-
-/// Adds to `reply` what a shard tells the merge after a piece of work: the flows that ended,
-/// how far its table has swept, and the services first seen since `known` of them were; with
-/// `done`, its last word. Several pieces of work can go in one reply.
-pub(super) fn report(
-    reply: &mut FromWorker,
-    table: &FlowTable,
-    order: &mut EndOrder,
-    services: &ServicesSeen,
-    known: usize,
-    done: Option<(TableStats, Box<Stats>)>,
-) {
-    reply.watermark = if done.is_some() {
-        Timestamp::MAX
-    } else {
-        table.swept_through()
-    };
-    let ended = &mut reply.ended;
-    ended.reserve(order.len());
-    let _ = order.release_all(|e| {
-        ended.push(e);
-        Ok::<(), ()>(())
-    });
-    reply.live_flows = table.len() as u64;
-    let new_services = services.order.get(known..).unwrap_or_default();
-    reply.new_services.extend_from_slice(new_services);
-    if done.is_some() {
-        reply.done = done;
     }
 }
 
