@@ -677,8 +677,8 @@ fn gather(
         }
         for (shard, give_back) in returns.iter().enumerate() {
             let list = merge.returned(shard);
-            // A shard that has finished frees nothing more: its flows are freed here.
             if !list.is_empty() {
+                // To a shard that has finished, the send fails and the flows are freed here.
                 let _ = give_back.send(list);
             }
         }

@@ -287,8 +287,9 @@ pub(super) struct Merge<'o> {
     ///
     /// That thread allocated their heap parts (details, names, extras) and frees them. Freed
     /// here, each went back to the other thread's glibc arena under its lock: a trial build
-    /// that never freed them ran two threads 2–6 % faster (35 ms less CPU in a slow hour),
-    /// one thread no faster. Handing them back gets most of that (issue 6, README).
+    /// that never freed them ran two threads 1–6 % faster in three batches of alternating
+    /// runs (36 ms less CPU in the slowest hour), one thread no faster. Handing them back gets
+    /// most of that (issue 6, README).
     returned: Vec<Vec<Ended>>,
     /// Emptied lists of the workers' replies, to carry the returned flows.
     spare_lists: Vec<Vec<Ended>>,
