@@ -75,7 +75,6 @@ impl Batch {
     fn clear(&mut self) {
         self.slots.clear();
         self.data.clear();
-        self.returned.clear();
     }
 }
 
@@ -640,8 +639,10 @@ mod tests {
         Ended::new(flow, EndReason::Closed, Timestamp::from_nanos(end))
     }
 
+    /// The shard the dispatch gave the flow's packets, from a reply's addresses (server to
+    /// client, the other way round from the key's order).
     fn shard_of_flow(ended: &Ended, shards: usize) -> usize {
-        shard_of_pair(&ended.flow.key.a_addr, &ended.flow.key.b_addr, shards)
+        shard_of_pair(&ended.flow.key.b_addr, &ended.flow.key.a_addr, shards)
     }
 
     /// Every flow the merge reports goes back to the shard whose thread tracked it (and
