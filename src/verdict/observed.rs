@@ -214,28 +214,32 @@ impl ObservedEdges {
 
     /// The edges, in a stable order (first seen, then addresses and ports).
     ///
-    /// Sorts compact keys with each edge's place, then moves the edges into that order in
-    /// place. Sorting places by fields read through them cost a cache miss per comparison
-    /// into 3 MB of edges, and moving the edges into a new vector faulted in 3 MB of fresh
-    /// pages (together 5 ms for the benchmark capture's 16,000 edges; issue 6).
+    /// Sorts each edge's first-seen time with its place, then moves the edges into that order
+    /// in place. Only edges first seen at the same instant are compared by their other fields,
+    /// read through their places. Sorting places by fields read through them cost a cache miss
+    /// per comparison into 3 MB of edges, moving the edges into a new vector faulted in 3 MB
+    /// of fresh pages (together 5 ms for the benchmark capture's 16,000 edges), and sorting
+    /// every field copied out (80 bytes an edge) took 2 ms (issue 6).
     pub fn into_sorted(self) -> Vec<ObservedEdge> {
         let mut edges = self.edges;
-        let mut order: Vec<(SortKey, u32)> = edges
+        let mut order: Vec<(Timestamp, u32)> = edges
             .iter()
             .zip(0u32..)
-            .map(|(e, place)| (SortKey::of(e), place))
+            .map(|(e, place)| (e.first_seen, place))
             .collect();
-        let service = |place: u32| {
-            edges
-                .get(place as usize)
-                .and_then(|e: &ObservedEdge| e.service.as_deref())
-        };
+        let edge = |place: u32| edges.get(place as usize);
         // Equal keys (one client, server and port under two services, first seen at the same
         // instant) go by service name, then by place: two services of one name keep the order
         // they were first seen in, not the hash map's, which its seed decided.
         order.sort_unstable_by(|(a, pa), (b, pb)| {
             a.cmp(b)
-                .then_with(|| service(*pa).cmp(&service(*pb)))
+                .then_with(|| {
+                    let (ea, eb) = (edge(*pa), edge(*pb));
+                    ea.map(SortKey::of).cmp(&eb.map(SortKey::of)).then_with(|| {
+                        let service_a = ea.and_then(|e| e.service.as_deref());
+                        service_a.cmp(&eb.and_then(|e| e.service.as_deref()))
+                    })
+                })
                 .then(pa.cmp(pb))
         });
         // Follow each place to where its edge now lies, as std's `sort_by_cached_key` does:
@@ -260,8 +264,9 @@ impl ObservedEdges {
 }
 
 /// An edge's sort fields as plain integers, in [`ObservedEdges::into_sorted`]'s order: first
-/// seen, client, server, protocol, port. An address is (family, bits), which orders as
-/// `IpAddr` does (every IPv4 address before every IPv6 one).
+/// seen, client, server, protocol, port; built only for edges first seen at the same instant.
+/// An address is (family, bits), which orders as `IpAddr` does (every IPv4 address before
+/// every IPv6 one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct SortKey {
     first_seen: Timestamp,
