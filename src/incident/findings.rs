@@ -220,10 +220,14 @@ pub fn find(
             FindingRule::LateralMovement
         };
         let mut draft = Draft::new(rule, unexpected.severity, unexpected.reason.clone());
+        let (from, to) = (
+            parties_labelled(deployment, &unexpected.from),
+            parties_labelled(deployment, &unexpected.to),
+        );
         for c in candidates.iter().filter(|c| c.kind == kind) {
             if c.server.1 == unexpected.port
-                && Party::of(deployment, c.client.0).label(deployment) == unexpected.from
-                && Party::of(deployment, c.server.0).label(deployment) == unexpected.to
+                && from.contains(&Party::of(deployment, c.client.0))
+                && to.contains(&Party::of(deployment, c.server.0))
             {
                 draft.sources.insert(c.client.0);
                 draft.targets.insert(c.server.0.to_string());
@@ -438,6 +442,18 @@ pub fn find(
             .then(a.rule.cmp(&b.rule))
     });
     out
+}
+
+/// Every party of the deployment whose label is `label`. Comparing parties, not the labels of
+/// each flow's two addresses, spared formatting two labels for every RDP flow (issue 6).
+fn parties_labelled(deployment: &Deployment, label: &str) -> Vec<Party> {
+    let hosts = (0..deployment.hosts.len()).map(Party::Host);
+    let networks = (0..deployment.networks.len()).map(Party::Network);
+    hosts
+        .chain(networks)
+        .chain([Party::Internal, Party::External])
+        .filter(|party| party.label(deployment) == label)
+        .collect()
 }
 
 fn is_external(deployment: &Deployment, ip: IpAddr) -> bool {
