@@ -432,7 +432,7 @@ pub fn join(
         }
     }
 
-    let mut sessions = Vec::new();
+    let mut sessions = Vec::with_capacity(tcp.len());
     for &i in &tcp {
         if absorbed[i] {
             continue;
