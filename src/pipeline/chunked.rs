@@ -124,6 +124,8 @@ struct Board {
     spare_lists: Vec<Vec<Packet>>,
     /// Something failed: every thread leaves.
     stop: bool,
+    /// Threads waiting for a change: only then is a change worth a system call to wake them.
+    waiting: usize,
 }
 
 impl Board {
@@ -218,8 +220,18 @@ impl Shared<'_> {
     }
 
     fn stop(&self) {
-        self.lock().stop = true;
-        self.changed.notify_all();
+        let mut board = self.lock();
+        board.stop = true;
+        self.changed_and_unlock(board);
+    }
+
+    /// Lets go of the board after a change, waking the threads that wait for one.
+    fn changed_and_unlock(&self, board: MutexGuard<'_, Board>) {
+        let waiting = board.waiting > 0;
+        drop(board);
+        if waiting {
+            self.changed.notify_all();
+        }
     }
 
     /// Waits for something to do: tracking first (it frees memory and lets the others decode
@@ -265,10 +277,12 @@ impl Shared<'_> {
                     lists,
                 };
             }
+            board.waiting += 1;
             board = self
                 .changed
                 .wait(board)
                 .unwrap_or_else(PoisonError::into_inner);
+            board.waiting -= 1;
         }
     }
 
@@ -292,8 +306,7 @@ impl Shared<'_> {
             board.recycle(handoffs);
         }
         board.check();
-        drop(board);
-        self.changed.notify_all();
+        self.changed_and_unlock(board);
     }
 }
 
@@ -394,8 +407,7 @@ fn worker(
                     *done = next_track;
                 }
                 board.give_back(handoff);
-                drop(board);
-                shared.changed.notify_all();
+                shared.changed_and_unlock(board);
                 if gone {
                     return;
                 }
@@ -599,6 +611,7 @@ pub(super) fn run(
             spare: Vec::new(),
             spare_lists: Vec::new(),
             stop: false,
+            waiting: 0,
         }),
         changed: Condvar::new(),
     };
