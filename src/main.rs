@@ -310,17 +310,15 @@ fn run_and_report<S: PacketSource + ?Sized>(
     if let Some(file) = flows_file {
         file.commit()?;
     }
-    let deployment =
-        deployment.unwrap_or_else(|| infer(&summary.observed, "inferred from the traffic"));
     let (verdict, incident) = incident::build_beside(
         &summary.candidates,
-        &deployment,
+        || deployment.unwrap_or_else(|| infer(&summary.observed, "inferred from the traffic")),
         &thresholds(&args.incident),
         inputs,
         threads,
-        || {
+        |deployment| {
             evaluate(
-                &deployment,
+                deployment,
                 classifier.signatures(),
                 &summary.observed,
                 summary.unattributed_flows,

@@ -307,35 +307,54 @@ pub struct IncidentReport {
 }
 
 /// Joins the candidates into sessions and runs the finding rules, beside the verdict that the
-/// rules need. `inputs` are the input paths (for the packet references); the deployment gives
-/// the roles, the verdict the unexpected flows that two rules reuse.
+/// rules need. `deployment` gives the deployment (read from a file, or inferred from the
+/// traffic) that gives the roles; `inputs` are the input paths (for the packet references);
+/// the verdict gives the unexpected flows that two rules reuse.
 ///
-/// With `threads` above 1, `verdict` runs on a new thread while this one joins the sessions
-/// (which need the deployment, not the verdict); the finding rules, which need both, run last.
-/// With one thread, one after the other. After a run on several threads, what follows the last
-/// packet is left to one core: on the benchmark capture 15–19 ms of a 250 ms two-thread
-/// `analyze`, the verdict 5 ms and the join 5–7 (issue 6). The shorter of the two goes to the
-/// new thread, which started 0.1–4 ms late in five timed runs on this VM.
+/// With `threads` above 1, `verdict` runs on a thread started before the deployment is even
+/// made, while this one makes it and then joins the sessions (which need the deployment, not
+/// the verdict); the finding rules, which need both, run last. With one thread, one after the
+/// other. After a run on several threads, what follows the last packet is left to one core: on
+/// the benchmark capture 15–19 ms of a 250 ms two-thread `analyze`, inference 3.4 ms, the
+/// verdict 5 and the join 5–7 (issue 6). A thread started when the deployment was ready began
+/// 0.1–4 ms late on this VM, its idle core asleep; started before inference, it is running by
+/// the time the deployment is.
 pub fn build_beside(
     candidates: &Candidates,
-    deployment: &Deployment,
+    deployment: impl FnOnce() -> Deployment,
     thresholds: &Thresholds,
     inputs: &[String],
     threads: usize,
-    verdict: impl FnOnce() -> VerdictReport + Send,
+    verdict: impl FnOnce(&Deployment) -> VerdictReport + Send,
 ) -> (VerdictReport, IncidentReport) {
-    let join = || sessions::join(&candidates.list, deployment, thresholds, inputs);
-    let (verdict, sessions) = if threads > 1 {
+    let join =
+        |deployment: &Deployment| sessions::join(&candidates.list, deployment, thresholds, inputs);
+    let made = std::sync::OnceLock::new();
+    let (verdict, sessions, deployment) = if threads > 1 {
         std::thread::scope(|scope| {
-            let judging = scope.spawn(verdict);
-            let sessions = join();
-            let verdict = judging
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (verdict, sessions)
+            let (ready, settled) = std::sync::mpsc::sync_channel(1);
+            let made = &made;
+            let judging = scope.spawn(move || {
+                wait_spinning(&settled);
+                // Not made only when this thread's maker panicked, which the scope re-raises.
+                match made.get() {
+                    Some(deployment) => Ok(verdict(deployment)),
+                    None => Err(verdict),
+                }
+            });
+            let deployment = made.get_or_init(deployment);
+            let _ = ready.send(());
+            let sessions = join(deployment);
+            let verdict = match judging.join() {
+                Ok(Ok(verdict)) => verdict,
+                Ok(Err(verdict)) => verdict(deployment),
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (verdict, sessions, deployment)
         })
     } else {
-        (verdict(), join())
+        let deployment = made.get_or_init(deployment);
+        (verdict(deployment), join(deployment), deployment)
     };
     let findings = findings::find(
         &candidates.list,
@@ -354,10 +373,65 @@ pub fn build_beside(
     (verdict, report)
 }
 
+/// Polls in a loop this many times before sleeping: some milliseconds, more than inference
+/// takes on the benchmark capture (3.4 ms), on a core that would otherwise sit idle.
+const SPINS_BEFORE_SLEEP: u32 = 1 << 20;
+
+/// Waits for the one message on `settled`, or for its sender to go, polling before it sleeps:
+/// a thread that slept on the idle core was woken up to 4 ms late ([`build_beside`]).
+fn wait_spinning(settled: &std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::TryRecvError;
+    for _ in 0..SPINS_BEFORE_SLEEP {
+        match settled.try_recv() {
+            Err(TryRecvError::Empty) => std::hint::spin_loop(),
+            Ok(()) | Err(TryRecvError::Disconnected) => return,
+        }
+    }
+    let _ = settled.recv();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::flow::FlowKey;
+
+    /// The verdict's thread starts before the deployment is made: a panic while making it
+    /// must reach the caller, not leave that thread waiting for a deployment forever.
+    #[test]
+    fn a_panic_making_the_deployment_reaches_the_caller() {
+        let outcome = std::panic::catch_unwind(|| {
+            build_beside(
+                &Candidates::default(),
+                || panic!("no deployment"),
+                &Thresholds::default(),
+                &[],
+                2,
+                |_| panic!("the verdict must not run without a deployment"),
+            )
+        });
+        let panic = outcome.expect_err("the panic is the caller's");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"no deployment"));
+    }
+
+    /// The verdict made on its own thread is the one made on this thread.
+    #[test]
+    fn two_threads_build_what_one_builds() {
+        let signatures = crate::classify::signature::SignatureSet::builtin();
+        let text = include_str!("../../samples/rds-deployment.toml");
+        let build = |threads| {
+            build_beside(
+                &Candidates::default(),
+                || Deployment::from_toml(text, "samples/rds-deployment.toml").unwrap(),
+                &Thresholds::default(),
+                &[],
+                threads,
+                |deployment| crate::verdict::evaluate(deployment, &signatures, &[], 0),
+            )
+        };
+        let (one, two) = (build(1), build(2));
+        assert!(!one.0.edges.is_empty());
+        assert_eq!(one, two);
+    }
 
     #[test]
     fn web_browsing_does_not_crowd_rdp_out_of_the_join() {
