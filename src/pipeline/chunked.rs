@@ -21,6 +21,7 @@ use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use super::handoff::PacketList;
 use super::order::{EndOrder, Ended};
 use super::sharded::{shard_config, shard_of_packet, FromWorker, Merge};
 use super::{account, collect_ended, note_input_error, tick, track, Reading, RunObserver};
@@ -28,7 +29,7 @@ use super::{ServicesSeen, PROGRESS_EVERY};
 use crate::capture::chunks::{Fetched, Loaded, PcapChunks, CHUNK_BYTES};
 use crate::capture::{CaptureError, PacketPos, RawPacket};
 use crate::classify::Classifier;
-use crate::decode::{decode, IpPacket};
+use crate::decode::decode;
 use crate::flow::{FlowTable, FlowTableConfig};
 use crate::report::Summary;
 use crate::stats::Stats;
@@ -41,22 +42,6 @@ const CHUNKS_AHEAD: usize = 4;
 
 /// The largest chunk buffer kept for reuse: a chunk and its last record of ordinary size.
 const KEPT_BUFFER_BYTES: usize = 2 * CHUNK_BYTES as usize;
-
-/// A decoded IP packet on its way to the shard that tracks its flow. Its payload bytes stay
-/// in the chunk, fetched only if the payload checks read them.
-#[derive(Clone, Copy, Debug)]
-struct Packet {
-    ts: Timestamp,
-    /// The latest time in the chunk up to this frame (the capture clock, once the chunks
-    /// before are accounted for).
-    clock: Timestamp,
-    /// The frame's number within its chunk, from 1.
-    number: u64,
-    /// The packet with its payload left behind.
-    ip: IpPacket<'static>,
-    /// Where its payload lies in the chunk's bytes: offset and length.
-    payload: (u32, u32),
-}
 
 /// What every shard learns of a chunk when it tracks it.
 #[derive(Clone, Copy, Debug, Default)]
@@ -81,7 +66,7 @@ struct ChunkCounts {
 /// One chunk's packets for one shard.
 struct Handoff {
     chunk: Arc<Loaded>,
-    packets: Vec<Packet>,
+    packets: PacketList,
     facts: ChunkFacts,
     /// Shard 0's only.
     counts: Option<Box<ChunkCounts>>,
@@ -121,7 +106,7 @@ struct Board {
     tracked: Vec<usize>,
     /// Buffers and packet lists no longer used.
     spare: Vec<Vec<u8>>,
-    spare_lists: Vec<Vec<Packet>>,
+    spare_lists: Vec<PacketList>,
     /// Something failed: every thread leaves.
     stop: bool,
     /// Threads waiting for a change: only then is a change worth a system call to wake them.
@@ -194,7 +179,7 @@ enum Job {
         index: usize,
         start: Option<u64>,
         buffer: Vec<u8>,
-        lists: Vec<Vec<Packet>>,
+        lists: Vec<PacketList>,
     },
     /// Every chunk is tracked.
     Finish,
@@ -367,10 +352,8 @@ fn worker(
             Job::Track(mut handoff) => {
                 let known = services.order.len();
                 let file = shared.file_index;
-                for packet in &handoff.packets {
-                    let (at, len) = (packet.payload.0 as usize, packet.payload.1 as usize);
-                    let payload = handoff.chunk.bytes().get(at..at + len);
-                    let ip = packet.ip.with_payload(payload.unwrap_or_default());
+                for packet in handoff.packets.iter(handoff.chunk.bytes()) {
+                    let ip = packet.ip;
                     let pos = PacketPos {
                         file,
                         number: place.frames + packet.number,
@@ -475,7 +458,7 @@ fn decode_chunk(
     index: usize,
     start: Option<u64>,
     mut loaded: Loaded,
-    mut lists: Vec<Vec<Packet>>,
+    mut lists: Vec<PacketList>,
 ) -> Result<Decoded, Vec<Handoff>> {
     let chunks = shared.chunks;
     let Some(start) = start.or_else(|| chunks.guess_start(index, &mut loaded)) else {
@@ -547,13 +530,7 @@ fn decode_chunk(
             _ => (0, 0),
         };
         if let Some(list) = lists.get_mut(shard) {
-            list.push(Packet {
-                ts,
-                clock,
-                number: facts.frames,
-                ip: ip.with_payload(&[]),
-                payload,
-            });
+            list.push(ts, clock, facts.frames, ip, payload);
         }
     }
     if at >= end && counts.damage.is_none() {

@@ -6,6 +6,7 @@
 //! with identical results.
 
 mod chunked;
+mod handoff;
 mod order;
 mod sharded;
 
