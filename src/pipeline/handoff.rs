@@ -47,7 +47,12 @@ enum Shape {
 }
 
 /// A packet in 56 bytes: its addresses as IPv4, its clock as the distance from its own time.
+///
+/// In this order (`repr(C)`), no two fields that the decoder writes apart lie side by side:
+/// two such fields copied side by side were read back in one load, which waits for both of
+/// the decoder's stores to reach the cache (a store-forwarding stall; issue 6).
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 struct Packed {
     ts: Timestamp,
     /// Nanoseconds from `ts` to the capture clock.
@@ -55,13 +60,14 @@ struct Packed {
     number: u32,
     payload: (u32, u32),
     src: u32,
-    dst: u32,
-    ip_len: u32,
-    ports: [u16; 2],
     seq: u32,
+    dst: u32,
     ack: u32,
+    ip_len: u32,
     payload_len: u32,
+    src_port: u16,
     window: u16,
+    dst_port: u16,
     flags: u8,
     shape: Shape,
 }
@@ -107,7 +113,8 @@ impl PacketList {
             src: 0,
             dst: 0,
             ip_len: 0,
-            ports: [0; 2],
+            src_port: 0,
+            dst_port: 0,
             seq: spill,
             ack: 0,
             payload_len: 0,
@@ -142,7 +149,8 @@ impl PacketList {
             src: u32::from(src),
             dst: u32::from(dst),
             ip_len: ip.ip_len,
-            ports: [0; 2],
+            src_port: 0,
+            dst_port: 0,
             seq: 0,
             ack: 0,
             payload_len: 0,
@@ -153,7 +161,8 @@ impl PacketList {
         match ip.transport {
             Transport::Tcp(segment) => {
                 packed.shape = Shape::Tcp;
-                packed.ports = [segment.src_port, segment.dst_port];
+                packed.src_port = segment.src_port;
+                packed.dst_port = segment.dst_port;
                 packed.seq = segment.seq;
                 packed.ack = segment.ack;
                 packed.flags = segment.flags;
@@ -166,7 +175,8 @@ impl PacketList {
                 payload_len,
                 ..
             } => {
-                packed.ports = [src_port, dst_port];
+                packed.src_port = src_port;
+                packed.dst_port = dst_port;
                 packed.payload_len = payload_len;
             }
             _ => return None,
@@ -181,7 +191,7 @@ impl PacketList {
         self.packed.iter().filter_map(move |packed| {
             let (at, len) = (packed.payload.0 as usize, packed.payload.1 as usize);
             let payload = chunk.get(at..at + len).unwrap_or_default();
-            let (src_port, dst_port) = (packed.ports[0], packed.ports[1]);
+            let (src_port, dst_port) = (packed.src_port, packed.dst_port);
             let transport = match packed.shape {
                 Shape::Tcp => Transport::Tcp(TcpSegment {
                     src_port,
