@@ -373,19 +373,28 @@ pub fn build_beside(
     (verdict, report)
 }
 
-/// Polls in a loop this many times before sleeping: some milliseconds, more than inference
-/// takes on the benchmark capture (3.4 ms), on a core that would otherwise sit idle.
-const SPINS_BEFORE_SLEEP: u32 = 1 << 20;
+/// How long [`wait_spinning`] polls before it sleeps: more than inference takes on the
+/// benchmark capture (3.4 ms), on a core that would otherwise sit idle.
+const POLL_BEFORE_SLEEP: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Polls between two yields of the core in [`wait_spinning`]: some microseconds.
+const POLLS_PER_YIELD: u32 = 64;
 
 /// Waits for the one message on `settled`, or for its sender to go, polling before it sleeps:
-/// a thread that slept on the idle core was woken up to 4 ms late ([`build_beside`]).
+/// a thread that slept on the idle core was woken up to 4 ms late ([`build_beside`]). It yields
+/// the core every few polls: the scheduler sometimes put this thread on the core of the very
+/// thread it waits for, and a plain spin then held that thread off for a time slice (4 ms).
 fn wait_spinning(settled: &std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::TryRecvError;
-    for _ in 0..SPINS_BEFORE_SLEEP {
-        match settled.try_recv() {
-            Err(TryRecvError::Empty) => std::hint::spin_loop(),
-            Ok(()) | Err(TryRecvError::Disconnected) => return,
+    let start = std::time::Instant::now();
+    while start.elapsed() < POLL_BEFORE_SLEEP {
+        for _ in 0..POLLS_PER_YIELD {
+            match settled.try_recv() {
+                Err(TryRecvError::Empty) => std::hint::spin_loop(),
+                Ok(()) | Err(TryRecvError::Disconnected) => return,
+            }
         }
+        std::thread::yield_now();
     }
     let _ = settled.recv();
 }
