@@ -98,7 +98,10 @@ struct Behaviours {
 
 impl Behaviours {
     fn new(observed: &[ObservedEdge]) -> Self {
-        let mut numbers: HashMap<IpAddr, u32> = HashMap::new();
+        // Sized from the edge count up front (the benchmark capture's 16,000 edges name 4,450
+        // addresses): growing the maps and lists step by step took 0.4 of the 2 ms this
+        // function spent on it (issue 6).
+        let mut numbers: HashMap<IpAddr, u32> = HashMap::with_capacity(observed.len() / 4);
         let mut hosts: Vec<IpAddr> = Vec::new();
         let mut rdp_bytes: Vec<u64> = Vec::new();
         let mut number = |ip: IpAddr, rdp_bytes: &mut Vec<u64>| {
@@ -110,8 +113,12 @@ impl Behaviours {
         };
         // Two edges of one pair and port differ only in their service: their facts count once.
         // The value says whether the pair's answer is recorded yet.
-        let mut pairs: HashMap<(u32, u32, u8, u16), bool> = HashMap::new();
-        let (mut answered, mut asked, mut called) = (Vec::new(), Vec::new(), Vec::new());
+        let mut pairs: HashMap<(u32, u32, u8, u16), bool> = HashMap::with_capacity(observed.len());
+        let (mut answered, mut asked, mut called) = (
+            Vec::with_capacity(observed.len()),
+            Vec::with_capacity(observed.len()),
+            Vec::with_capacity(observed.len()),
+        );
         for edge in observed {
             let client = number(edge.client, &mut rdp_bytes);
             let server = number(edge.server, &mut rdp_bytes);
