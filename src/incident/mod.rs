@@ -315,8 +315,8 @@ pub struct IncidentReport {
 /// made, while this one makes it and then joins the sessions (which need the deployment, not
 /// the verdict); the finding rules, which need both, run last. With one thread, one after the
 /// other. After a run on several threads, what follows the last packet is left to one core: on
-/// the benchmark capture 15–19 ms of a 250 ms two-thread `analyze`, inference 3.4 ms, the
-/// verdict 5 and the join 5–7 (issue 6). A thread started when the deployment was ready began
+/// the benchmark capture 12–13 ms of a 245 ms two-thread `analyze`, inference about 3 ms, the
+/// verdict 5 and the join 5 (issue 6). A thread started when the deployment was ready began
 /// 0.1–4 ms late on this VM, its idle core asleep; started before inference, it is running by
 /// the time the deployment is.
 pub fn build_beside(
@@ -336,7 +336,8 @@ pub fn build_beside(
             let made = &made;
             let judging = scope.spawn(move || {
                 wait_spinning(&settled);
-                // Not made only when this thread's maker panicked, which the scope re-raises.
+                // Not made only when making it panicked on the other thread; the scope then
+                // re-raises that panic, and this thread's answer is never read.
                 match made.get() {
                     Some(deployment) => Ok(verdict(deployment)),
                     None => Err(verdict),
