@@ -1,7 +1,8 @@
 //! The decoded packets of one chunk on their way to the shard that tracks their flows: 56
 //! bytes a packet for TCP and UDP with nothing unusual about them (an IPv6 packet's addresses
-//! 32 more, in a list beside), the packet whole in another list beside for anything else. Owns the packing and its exact inverse; must not decide
-//! anything about a packet (the decoder and the flow table do) or read its payload bytes.
+//! 32 more, in a list beside), the packet whole in another list beside for anything else.
+//! Owns the packing and its exact inverse; must not decide anything about a packet (the
+//! decoder and the flow table do) or read its payload bytes.
 //!
 //! Every packet is written by the thread that decoded it and read by the one that tracks it,
 //! often on the other core: the bytes a packet takes are paid twice, through the caches both
