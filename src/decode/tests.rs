@@ -319,3 +319,57 @@ mod plain_ipv4_road {
         assert!(plain_ipv4(&cut, ip.len()).is_none());
     }
 }
+
+mod plain_ipv6_road {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An IPv6 packet with a chosen payload length and next header, random bytes after the
+    /// fixed 40 (a transport header or not), then extra bytes as link padding.
+    fn ipv6(payload_len: u16, next_header: u8, rest: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0x60, 0, 0, 0];
+        bytes.extend_from_slice(&payload_len.to_be_bytes());
+        bytes.extend_from_slice(&[next_header, 64]);
+        bytes.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1]);
+        bytes.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
+        bytes.extend_from_slice(rest);
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Whenever the short road answers, it answers what the general one does.
+        #[test]
+        fn gives_what_the_general_decoder_gives(
+            payload_len in prop_oneof![Just(0u16), 1u16..140, any::<u16>()],
+            // TCP, UDP, hop-by-hop, a fragment header, ICMPv6, anything.
+            next_header in prop_oneof![Just(6u8), Just(17), Just(0), Just(44), Just(58), any::<u8>()],
+            rest in proptest::collection::vec(any::<u8>(), 0..120),
+            extra_wire in 0usize..64,
+        ) {
+            let bytes = ipv6(payload_len, next_header, &rest);
+            let wire_len = bytes.len() + extra_wire;
+            if let Some(short) = plain_ipv6(&bytes, wire_len) {
+                for truncated in [false, true] {
+                    prop_assert_eq!(Ok(short), decode_any_ip(&bytes, wire_len, truncated));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn takes_plain_tcp_and_udp_and_leaves_the_rest() {
+        // A SYN with a 20-byte TCP header: ports 50000 -> 3389, data offset 5, flags SYN.
+        let mut tcp = vec![0xc3, 0x50, 0x0d, 0x3d, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0];
+        tcp.extend_from_slice(&[0, 0, 0, 0]);
+        let plain = ipv6(20, 6, &tcp);
+        let packet = plain_ipv6(&plain, plain.len()).expect("plain TCP over IPv6");
+        assert_eq!(packet.src, "fd00::a00:1".parse::<IpAddr>().unwrap());
+        assert!(matches!(packet.transport, Transport::Tcp(s) if s.dst_port == 3389));
+        // Behind a hop-by-hop header, cut short, or a jumbogram: the general road's.
+        assert!(plain_ipv6(&ipv6(20, 0, &tcp), plain.len()).is_none());
+        assert!(plain_ipv6(&ipv6(21, 6, &tcp), plain.len() + 1).is_none());
+        assert!(plain_ipv6(&ipv6(0, 6, &tcp), plain.len()).is_none());
+    }
+}
