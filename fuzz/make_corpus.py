@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Seeds the fuzz corpora from the project's own samples (never from third-party captures):
 the first records of each sample as small pcaps (capture_reader), frames re-encoded in the
-pipeline target's format (pipeline), the shipped TOML files (config_files), and distinct
-TCP/UDP payloads with a context byte for their port (probes)."""
+pipeline target's format, as they are and rewritten as IPv6 (pipeline), the shipped TOML files
+(config_files), and distinct TCP/UDP payloads with a context byte for their port (probes)."""
 import pathlib
 import struct
 
@@ -24,6 +24,20 @@ def records(path):
 for target in ("capture_reader", "pipeline", "config_files", "probes"):
     (corpus / target).mkdir(parents=True, exist_ok=True)
 
+def as_ipv6(frame):
+    """An Ethernet/IPv4 frame with its IPv4 header swapped for an IPv6 one (addresses
+    fd00::a.b.c.d), as scripts/pcap-to-ipv6.py does; other frames as they are. Seeds the IPv6
+    roads of decoding, which the samples (all IPv4) would leave to chance."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[14] >> 4 != 4:
+        return frame
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    total = struct.unpack_from(">H", ip, 2)[0]
+    v6 = struct.pack(">IHBB", 6 << 28, max(total - ihl, 0), ip[9], ip[8])
+    v6 += b"\xfd" + bytes(11) + ip[12:16] + b"\xfd" + bytes(11) + ip[16:20]
+    return frame[:12] + b"\x86\xdd" + v6 + ip[ihl:]
+
+
 for sample in sorted((root / "samples").glob("*.pcap")):
     header = sample.read_bytes()[:24]
     recs = list(records(sample))
@@ -31,9 +45,10 @@ for sample in sorted((root / "samples").glob("*.pcap")):
         chunk = b"".join(raw for raw, _ in recs[start:start + 40])
         (corpus / "capture_reader" / f"{sample.stem}-{n}.pcap").write_bytes(header + chunk)
     for n, start in enumerate(range(0, len(recs), len(recs) // 12 or 1)):
-        frames = [frame[:255] for _, frame in recs[start:start + 8]]
-        blob = bytes([0]) + b"".join(bytes([len(f)]) + f for f in frames)
-        (corpus / "pipeline" / f"{sample.stem}-{n}.bin").write_bytes(blob)
+        for family, convert in (("", lambda f: f), ("-v6", as_ipv6)):
+            frames = [convert(frame)[:255] for _, frame in recs[start:start + 8]]
+            blob = bytes([0]) + b"".join(bytes([len(f)]) + f for f in frames)
+            (corpus / "pipeline" / f"{sample.stem}{family}-{n}.bin").write_bytes(blob)
 
 for toml in (root / "signatures" / "rds.toml", root / "samples" / "rds-deployment.toml"):
     (corpus / "config_files" / toml.name).write_bytes(toml.read_bytes())
