@@ -304,16 +304,8 @@ fn plain_ipv4(bytes: &[u8], wire_len: usize) -> Option<IpPacket<'_>> {
     }
     // Bytes past the total length are link padding, not payload.
     let payload = bytes.get(header_len..total_len)?;
-    let wire_payload_len = wire_len.saturating_sub(bytes.len() - payload.len());
-    let transport = decode_transport(protocol, payload, wire_payload_len).ok()?;
-    Some(IpPacket {
-        src: IpAddr::V4(header.source_addr()),
-        dst: IpAddr::V4(header.destination_addr()),
-        ip_len: u32::try_from(wire_len.max(bytes.len())).unwrap_or(u32::MAX),
-        fragment: None,
-        transport,
-        anomaly: None,
-    })
+    let (src, dst) = (header.source_addr(), header.destination_addr());
+    plain_packet(src.into(), dst.into(), protocol, bytes, payload, wire_len)
 }
 
 /// The same shorter road for IPv6: TCP or UDP straight after the fixed header (no extension
@@ -331,11 +323,27 @@ fn plain_ipv6(bytes: &[u8], wire_len: usize) -> Option<IpPacket<'_>> {
     }
     // Bytes past the payload length are link padding, not payload.
     let payload = bytes.get(IPV6_HEADER_LEN..IPV6_HEADER_LEN + payload_len)?;
+    let (src, dst) = (header.source_addr(), header.destination_addr());
+    plain_packet(src.into(), dst.into(), protocol, bytes, payload, wire_len)
+}
+
+/// The two short roads' common end: `payload` (the IP payload, within the packet's captured
+/// `bytes`) read as `protocol`'s header, and the packet. Always inlined, as `decode_transport`
+/// is, for the same reason.
+#[inline(always)]
+fn plain_packet<'a>(
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: IpNumber,
+    bytes: &[u8],
+    payload: &'a [u8],
+    wire_len: usize,
+) -> Option<IpPacket<'a>> {
     let wire_payload_len = wire_len.saturating_sub(bytes.len() - payload.len());
     let transport = decode_transport(protocol, payload, wire_payload_len).ok()?;
     Some(IpPacket {
-        src: IpAddr::V6(header.source_addr()),
-        dst: IpAddr::V6(header.destination_addr()),
+        src,
+        dst,
         ip_len: u32::try_from(wire_len.max(bytes.len())).unwrap_or(u32::MAX),
         fragment: None,
         transport,
