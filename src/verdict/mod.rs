@@ -574,8 +574,8 @@ pub fn evaluate(
     }
     // Each address's party once: finding it walks every host and network of the deployment,
     // and the benchmark capture's 16,000 edges name 4,450 addresses 32,000 times (issue 6).
-    // Found in the same pass over the observed edges as their matches: a pass of its own read
-    // the 3 MB of edges again (1.4 ms).
+    // Found in the same pass over the observed edges as their matches, which reads the 3 MB
+    // of edges once instead of twice (the two passes took 3.0–3.4 ms, the one 2.9–3.3).
     let mut party_of: hashbrown::HashMap<IpAddr, Party> = hashbrown::HashMap::new();
     let mut party = |ip: IpAddr| {
         *party_of
