@@ -3,6 +3,7 @@
 the first records of each sample as small pcaps (capture_reader), frames re-encoded in the
 pipeline target's format, as they are and rewritten as IPv6 (pipeline), the shipped TOML files
 (config_files), and distinct TCP/UDP payloads with a context byte for their port (probes)."""
+import importlib.util
 import pathlib
 import struct
 
@@ -24,18 +25,18 @@ def records(path):
 for target in ("capture_reader", "pipeline", "config_files", "probes"):
     (corpus / target).mkdir(parents=True, exist_ok=True)
 
-def as_ipv6(frame):
-    """An Ethernet/IPv4 frame with its IPv4 header swapped for an IPv6 one (addresses
-    fd00::a.b.c.d), as scripts/pcap-to-ipv6.py does; other frames as they are. Seeds the IPv6
-    roads of decoding, which the samples (all IPv4) would leave to chance."""
-    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[14] >> 4 != 4:
-        return frame
-    ip = frame[14:]
-    ihl = (ip[0] & 0x0F) * 4
-    total = struct.unpack_from(">H", ip, 2)[0]
-    v6 = struct.pack(">IHBB", 6 << 28, max(total - ihl, 0), ip[9], ip[8])
-    v6 += b"\xfd" + bytes(11) + ip[12:16] + b"\xfd" + bytes(11) + ip[16:20]
-    return frame[:12] + b"\x86\xdd" + v6 + ip[ihl:]
+def load_ipv6_rewrite():
+    """`as_ipv6` of scripts/pcap-to-ipv6.py (a file name no `import` takes): an Ethernet/IPv4
+    frame with its IPv4 header swapped for an IPv6 one. Seeds the IPv6 roads of decoding, which
+    the samples (all IPv4) would leave to chance."""
+    path = root / "scripts" / "pcap-to-ipv6.py"
+    spec = importlib.util.spec_from_file_location("pcap_to_ipv6", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.as_ipv6
+
+
+as_ipv6 = load_ipv6_rewrite()
 
 
 for sample in sorted((root / "samples").glob("*.pcap")):

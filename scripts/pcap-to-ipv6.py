@@ -13,6 +13,19 @@ import struct
 import sys
 
 
+def as_ipv6(frame):
+    """The frame with its IPv4 header swapped for an IPv6 one, if it is Ethernet/IPv4; as it is
+    otherwise."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[14] >> 4 != 4:
+        return frame
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    total = struct.unpack(">H", ip[2:4])[0]
+    v6 = struct.pack(">IHBB", 6 << 28, max(total - ihl, 0), ip[9], ip[8])
+    v6 += b"\xfd" + bytes(11) + ip[12:16] + b"\xfd" + bytes(11) + ip[16:20]
+    return frame[:12] + b"\x86\xdd" + v6 + ip[ihl:]
+
+
 def main(source, target):
     with open(source, "rb") as fin, open(target, "wb") as fout:
         header = fin.read(24)
@@ -26,18 +39,14 @@ def main(source, target):
                 break
             secs, frac, incl, orig = record.unpack(head)
             frame = fin.read(incl)
-            if len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[14] >> 4 == 4:
-                ip = frame[14:]
-                ihl = (ip[0] & 15) * 4
-                total = struct.unpack(">H", ip[2:4])[0]
-                v6 = struct.pack(">IHBB", 6 << 28, max(total - ihl, 0), ip[9], ip[8])
-                v6 += b"\xfd" + bytes(11) + ip[12:16] + b"\xfd" + bytes(11) + ip[16:20]
-                frame = frame[:12] + b"\x86\xdd" + v6 + ip[ihl:]
-                incl += 40 - ihl
-                orig += 40 - ihl
+            converted = as_ipv6(frame)
+            if converted is not frame:
+                grown = len(converted) - len(frame)
+                incl += grown
+                orig += grown
                 rewritten += 1
             fout.write(record.pack(secs, frac, incl, orig))
-            fout.write(frame)
+            fout.write(converted)
     print(f"{rewritten} frames rewritten")
 
 
