@@ -30,6 +30,23 @@ fn is_unsafe(c: char) -> bool {
 /// Escapes `bytes` as the module docs describe, producing at most `max_chars` characters plus
 /// the ellipsis. An escape sequence is never split by the cap.
 pub fn escape_bytes(bytes: &[u8], max_chars: usize) -> String {
+    // Most values (host names, cookies, HTTP targets, user agents) are printable ASCII without
+    // a backslash and within the cap: one check and one copy, instead of a piece per character
+    // (1.3 % of a one-thread run on the benchmark capture went to the general road).
+    if bytes.len() <= max_chars && bytes.iter().all(|&b| is_kept_as_it_is(b)) {
+        return bytes.iter().copied().map(char::from).collect();
+    }
+    escape_in_pieces(bytes, max_chars)
+}
+
+/// A byte that [`escape_bytes`] writes unchanged wherever it stands: printable ASCII, but not
+/// the backslash (which is doubled).
+fn is_kept_as_it_is(byte: u8) -> bool {
+    matches!(byte, b' '..=b'~') && byte != b'\\'
+}
+
+/// [`escape_bytes`]' general road: any bytes, any cap.
+fn escape_in_pieces(bytes: &[u8], max_chars: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(max_chars).saturating_add(4));
     let mut used = 0usize;
     let mut piece = String::new();
@@ -124,6 +141,11 @@ mod tests {
             let out = escape_bytes(&bytes, max);
             prop_assert!(out.chars().count() <= max + 1);
             prop_assert!(!out.chars().any(|c| c.is_control() || is_unsafe(c)));
+        }
+
+        #[test]
+        fn the_short_road_agrees_with_the_general_one(bytes in prop_oneof![proptest::collection::vec(0x20u8..0x7f, 0..40), proptest::collection::vec(any::<u8>(), 0..300)], max in 0usize..300) {
+            prop_assert_eq!(escape_bytes(&bytes, max), escape_in_pieces(&bytes, max));
         }
 
         #[test]
