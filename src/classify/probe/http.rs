@@ -216,6 +216,27 @@ fn headers<'a>(mut rest: &'a [u8], mut f: impl FnMut(&'a [u8], &'a [u8])) -> boo
 /// complete (`METHOD SP target SP HTTP/x.y CR LF`, method of uppercase letters, digits, `_`
 /// or `-`); headers are read as far as the bytes go.
 pub fn parse_request(payload: &[u8]) -> Option<Request<'_>> {
+    // Every inspected TCP payload that starts with a letter comes here. Most are not HTTP, and
+    // are turned away by their first bytes, before the search for a line end through up to
+    // 8 KB of them.
+    if !starts_with_method(payload) {
+        return None;
+    }
+    parse_request_line(payload)
+}
+
+/// True when `payload` starts with a method and its space (RFC 9112 3): what every request
+/// that [`parse_request_line`] accepts starts with.
+fn starts_with_method(payload: &[u8]) -> bool {
+    let head = payload.get(..33).unwrap_or(payload);
+    head.iter()
+        .position(|&b| b == b' ')
+        .and_then(|space| head.get(..space))
+        .is_some_and(is_method)
+}
+
+/// [`parse_request`] without its first check.
+fn parse_request_line(payload: &[u8]) -> Option<Request<'_>> {
     let (line, rest) = first_line(payload)?;
     let (method, target, version) = three_parts(line, false)?;
     if !is_method(method) || target.is_empty() || !is_version(version) {
@@ -256,6 +277,10 @@ pub fn parse_request(payload: &[u8]) -> Option<Request<'_>> {
 /// Parses an HTTP/1.x status line and headers (RFC 9112 4): `HTTP/x.y SP 3DIGIT SP reason`;
 /// Microsoft-HTTPAPI sends an empty reason (`HTTP/1.1 200 `), which is accepted.
 pub fn parse_response(payload: &[u8]) -> Option<Response<'_>> {
+    // What `is_version` demands of the first part, checked before the line end is searched for.
+    if !payload.starts_with(b"HTTP/") {
+        return None;
+    }
     let (line, rest) = first_line(payload)?;
     let (version, code, reason) = three_parts(line, true)?;
     if !is_version(version) {
@@ -503,6 +528,16 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_method_check_turns_away_no_request(
+            method in "[A-Z_-]{0,34}|GET|RDG_OUT_DATA",
+            gap in "[ \r\n]{0,2}",
+            rest in proptest::collection::vec(prop_oneof![4 => 0x20u8..0x7f, 1 => Just(b'\r'), 1 => Just(b'\n')], 0..80),
+        ) {
+            let payload = [method.as_bytes(), gap.as_bytes(), b"/ HTTP/1.1\r\n", &rest].concat();
+            prop_assert_eq!(parse_request(&payload), parse_request_line(&payload));
+        }
+
         #[test]
         fn never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let _ = parse_request(&bytes).map(|r| r.purpose());

@@ -194,9 +194,10 @@ pub(crate) fn starts_with_ignore_case(bytes: &[u8], prefix: &[u8]) -> bool {
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
-/// Position of the first CR LF in `bytes`.
+/// Position of the first CR LF in `bytes`. Searched for with `memchr`: a byte at a time, a
+/// non-HTTP payload of 1,460 bytes took microseconds to turn away.
 pub(crate) fn find_crlf(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(2).position(|w| w == b"\r\n")
+    memchr::memchr_iter(b'\r', bytes).find(|&at| bytes.get(at.wrapping_add(1)) == Some(&b'\n'))
 }
 
 #[cfg(test)]
@@ -247,6 +248,7 @@ pub(crate) mod test_util {
 )]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn bounded_keeps_capacity_and_counts_the_rest() {
@@ -268,5 +270,15 @@ mod tests {
         assert_eq!(c.u8(), Some(3));
         assert!(c.is_empty());
         assert_eq!(c.take(1), None);
+    }
+
+    proptest! {
+        #[test]
+        fn find_crlf_finds_the_first_cr_lf(
+            bytes in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'a')], 0..40)
+        ) {
+            let first = bytes.windows(2).position(|pair| pair == b"\r\n");
+            prop_assert_eq!(find_crlf(&bytes), first);
+        }
     }
 }
