@@ -72,16 +72,27 @@ tools=(
     "ndpiReader -q -i F|ndpiReader -q -i $capture"
     "tshark -q -z conv,tcp -z conv,udp|tshark -q -z conv,tcp -z conv,udp -r $capture"
 )
+# Two threads run next to one thread, so that each round's pair meets the same neighbours; the
+# pair swaps places every other round, so that neither always follows the other.
+swap=0
 if "$rdsflows" analyze --help | grep -q -- '--threads'; then
-    tools+=("rdsflows analyze -q --threads 2|$rdsflows analyze -q --threads 2 $capture")
-    tools[1]="rdsflows analyze -q --threads 1|$rdsflows analyze -q --threads 1 $capture"
+    tools=("${tools[0]}"
+        "rdsflows analyze -q --threads 1|$rdsflows analyze -q --threads 1 $capture"
+        "rdsflows analyze -q --threads 2|$rdsflows analyze -q --threads 2 $capture"
+        "${tools[@]:2}")
+    swap=1
 fi
 
 # Round 0 is the warm-up and is not counted. Wall time of the whole process, from bash's
 # microsecond clock around it.
 declare -A walls
 for round in $(seq 0 "$runs"); do
-    for entry in "${tools[@]}"; do
+    order=("${tools[@]}")
+    if [ "$swap" -eq 1 ] && [ $((round % 2)) -eq 1 ]; then
+        order[1]=${tools[2]}
+        order[2]=${tools[1]}
+    fi
+    for entry in "${order[@]}"; do
         name=${entry%%|*}
         cmd=${entry#*|}
         start=$EPOCHREALTIME
@@ -112,8 +123,14 @@ for entry in "${tools[@]}"; do
 name, s, frames, ref = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 print(f"| {name} | {s:.3f} | {frames / s / 1e6:.2f} M | {s / ref:.1f}× |")' "$name" "$s" "$frames" "$reference"
 done
-two=${seconds["rdsflows analyze -q --threads 2"]:-}
+# The two-thread gain: the median of each round's own ratio (one thread's time over two
+# threads' time, run one after the other), and their range.
+two=${walls["rdsflows analyze -q --threads 2"]:-}
 if [ -n "$two" ]; then
     echo
-    python3 -c 'import sys; print(f"Two threads: {float(sys.argv[1]) / float(sys.argv[2]):.2f}× one thread.")' "$reference" "$two"
+    python3 -c 'import statistics, sys
+one, two = (a.split() for a in sys.argv[1:3])
+span = lambda w: float(w.split(":")[1]) - float(w.split(":")[0])
+ratios = [span(a) / span(b) for a, b in zip(one, two)]
+print(f"Two threads: {statistics.median(ratios):.2f}× one thread (median of the {len(ratios)} rounds\x27 ratios; {min(ratios):.2f}–{max(ratios):.2f}×).")' "${walls["rdsflows analyze -q --threads 1"]}" "$two"
 fi
