@@ -378,14 +378,26 @@ impl Classifier {
     }
 
     /// Payload seen in one direction: runs the checks on the first few payload packets of each
-    /// direction (the inspection bound), records what they extract, and decides again.
-    pub fn on_payload(&mut self, flow: &mut FlowRecord, dir: Direction, payload: &[u8]) {
+    /// direction (the inspection bound), records what they extract, and decides again. True
+    /// when it did; false when the flow is left as it was (no payload, or past the bound).
+    #[inline]
+    pub fn on_payload(&mut self, flow: &mut FlowRecord, dir: Direction, payload: &[u8]) -> bool {
+        // Every packet with a payload comes here, nearly all of them past the bound: that test
+        // is inlined into the caller, the inspection is not.
+        let seen = flow.class.inspected.get(dir.index()).copied();
+        if payload.is_empty() || seen.is_none_or(|seen| seen >= self.inspect_packets) {
+            return false;
+        }
+        self.inspect_payload(flow, dir, payload);
+        true
+    }
+
+    /// [`Self::on_payload`] within the bound.
+    #[inline(never)]
+    fn inspect_payload(&mut self, flow: &mut FlowRecord, dir: Direction, payload: &[u8]) {
         let Some(seen) = flow.class.inspected.get_mut(dir.index()) else {
             return;
         };
-        if payload.is_empty() || *seen >= self.inspect_packets {
-            return;
-        }
         *seen += 1;
         let tcp = match flow.key.protocol {
             protocol::TCP => true,

@@ -209,8 +209,8 @@ fn track(
             classifier.on_new_flow(update.flow);
             services.note(update.flow.class.service);
         }
-        if !update.payload.is_empty() {
-            classifier.on_payload(update.flow, update.dir, update.payload);
+        // A payload past the inspection bound leaves the flow, and so its service, as it was.
+        if classifier.on_payload(update.flow, update.dir, update.payload) {
             services.note(update.flow.class.service);
         }
     }
