@@ -266,6 +266,12 @@ impl FlowTable {
         self.last_sweep
     }
 
+    /// True when flows have ended since the last [`Self::drain_ended`]: after most packets,
+    /// none have, and the caller need not set up a drain.
+    pub fn has_ended(&self) -> bool {
+        !self.ended.is_empty()
+    }
+
     /// Flows that ended since the last call, oldest first within each batch. The caller
     /// classifies and reports them; the buffer is reused, so nothing is allocated per packet.
     pub fn drain_ended(&mut self) -> std::vec::Drain<'_, (FlowRecord, EndReason)> {
