@@ -144,7 +144,13 @@ mod tests {
         }
 
         #[test]
-        fn the_short_road_agrees_with_the_general_one(bytes in prop_oneof![proptest::collection::vec(0x20u8..0x7f, 0..40), proptest::collection::vec(any::<u8>(), 0..300)], max in 0usize..300) {
+        fn the_short_road_agrees_with_the_general_one(
+            bytes in prop_oneof![
+                proptest::collection::vec(0x20u8..0x7f, 0..40),
+                proptest::collection::vec(any::<u8>(), 0..300),
+            ],
+            max in 0usize..300,
+        ) {
             prop_assert_eq!(escape_bytes(&bytes, max), escape_in_pieces(&bytes, max));
         }
 

@@ -15,6 +15,8 @@ use super::{find_crlf, starts_with_ignore_case};
 const MAX_LINE: usize = 8192;
 /// Headers read at most.
 const MAX_HEADERS: usize = 100;
+/// The longest method accepted (RD Gateway's `RDG_OUT_DATA` has 12 characters).
+const MAX_METHOD: usize = 32;
 
 /// A request line and the headers rdsflows reports, borrowed from the payload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -172,7 +174,7 @@ fn is_version(v: &[u8]) -> bool {
 }
 
 fn is_method(m: &[u8]) -> bool {
-    (1..=32).contains(&m.len())
+    (1..=MAX_METHOD).contains(&m.len())
         && m.iter()
             .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
@@ -228,7 +230,8 @@ pub fn parse_request(payload: &[u8]) -> Option<Request<'_>> {
 /// True when `payload` starts with a method and its space (RFC 9112 3): what every request
 /// that [`parse_request_line`] accepts starts with.
 fn starts_with_method(payload: &[u8]) -> bool {
-    let head = payload.get(..33).unwrap_or(payload);
+    // The method and the space after it.
+    let head = payload.get(..=MAX_METHOD).unwrap_or(payload);
     head.iter()
         .position(|&b| b == b' ')
         .and_then(|space| head.get(..space))
@@ -527,12 +530,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn methods_of_up_to_32_characters_are_read() {
+        let request =
+            |method_len: usize| [&b"A".repeat(method_len)[..], b" / HTTP/1.1\r\n\r\n"].concat();
+        assert!(parse_request(&request(MAX_METHOD)).is_some());
+        assert!(parse_request(&request(MAX_METHOD + 1)).is_none());
+        assert!(parse_request(&request(0)).is_none());
+    }
+
     proptest! {
         #[test]
         fn the_method_check_turns_away_no_request(
-            method in "[A-Z_-]{0,34}|GET|RDG_OUT_DATA",
+            method in "[A-Z0-9_-]{0,34}|GET|RDG_OUT_DATA",
             gap in "[ \r\n]{0,2}",
-            rest in proptest::collection::vec(prop_oneof![4 => 0x20u8..0x7f, 1 => Just(b'\r'), 1 => Just(b'\n')], 0..80),
+            rest in proptest::collection::vec(
+                prop_oneof![4 => 0x20u8..0x7f, 1 => Just(b'\r'), 1 => Just(b'\n')],
+                0..80,
+            ),
         ) {
             let payload = [method.as_bytes(), gap.as_bytes(), b"/ HTTP/1.1\r\n", &rest].concat();
             prop_assert_eq!(parse_request(&payload), parse_request_line(&payload));
