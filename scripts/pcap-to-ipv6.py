@@ -5,8 +5,9 @@ Usage: scripts/pcap-to-ipv6.py IN.pcap OUT.pcap
 
 Each IPv4 header (options included) becomes a 40-byte IPv6 header: the same payload, protocol
 number and TTL (as the hop limit), addresses fd00::a.b.c.d for a.b.c.d. ICMP keeps protocol 1,
-so it is not read as ICMPv6; fragments keep their payload but lose their fragment fields. TCP and UDP checksums are left as they were (rdsflows does not
-check them). Other frames are copied as they are. Used for the IPv6 figures in the README's
+so it is not read as ICMPv6; fragments keep their payload but lose their fragment fields. TCP
+and UDP checksums are left as they were (rdsflows does not check them). Other frames are copied
+as they are. Used for the IPv6 figures in the README's
 Performance section, on the benchmark capture of `rdsflows generate bench`.
 """
 import struct

@@ -149,21 +149,8 @@ impl PacketList {
             payload,
         });
         self.packed.push(Packed {
-            ts,
-            clock_ahead: 0,
-            number: 0,
-            payload,
-            src: 0,
-            dst: 0,
-            ip_len: 0,
-            src_port: 0,
-            dst_port: 0,
             seq: spill,
-            ack: 0,
-            payload_len: 0,
-            window: 0,
-            flags: 0,
-            shape: Shape::Spilled,
+            ..Packed::blank(ts, payload, Shape::Spilled)
         });
     }
 
@@ -185,21 +172,12 @@ impl PacketList {
         let clock_ahead = u32::try_from(clock.as_nanos().checked_sub(ts.as_nanos())?).ok()?;
         let number = u32::try_from(number).ok()?;
         let mut packed = Packed {
-            ts,
             clock_ahead,
             number,
-            payload,
             src: u32::from(src),
             dst: u32::from(dst),
             ip_len: ip.ip_len,
-            src_port: 0,
-            dst_port: 0,
-            seq: 0,
-            ack: 0,
-            payload_len: 0,
-            window: 0,
-            flags: 0,
-            shape: Shape::Udp,
+            ..Packed::blank(ts, payload, Shape::Udp)
         };
         match ip.transport {
             Transport::Tcp(segment) => {
@@ -270,6 +248,28 @@ impl PacketList {
 }
 
 impl Packed {
+    /// A packet of `shape` with its time and payload place, every other field zero.
+    #[inline(always)]
+    fn blank(ts: Timestamp, payload: (u32, u32), shape: Shape) -> Self {
+        Self {
+            ts,
+            clock_ahead: 0,
+            number: 0,
+            payload,
+            src: 0,
+            seq: 0,
+            dst: 0,
+            ack: 0,
+            ip_len: 0,
+            payload_len: 0,
+            src_port: 0,
+            window: 0,
+            dst_port: 0,
+            flags: 0,
+            shape,
+        }
+    }
+
     /// The packet, TCP or UDP, between `src` and `dst`, its payload `payload`.
     #[inline(always)]
     fn unpack<'a>(&self, src: IpAddr, dst: IpAddr, payload: &'a [u8]) -> Unpacked<'a> {

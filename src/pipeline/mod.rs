@@ -219,8 +219,8 @@ fn track(
 /// Moves the flows the table ended into the reorder buffer, with their end times.
 ///
 /// Called after every packet, and flows end at few of them: the test is inlined into the
-/// caller, the move is not (it copied the table's settings at every packet, 1.4 % of a
-/// one-thread run).
+/// caller, the move is not (it copied the table's settings at every packet, 0.8–1.4 % of a
+/// one-thread run in four profiles).
 #[inline]
 fn collect_ended(table: &mut FlowTable, order: &mut EndOrder) {
     if table.has_ended() {
